@@ -1,0 +1,115 @@
+import type { FeatureKindName } from '@tollgate/core';
+
+/**
+ * A validated catalog, normalised from the YAML file (snake_case there, camelCase here).
+ * Instants are epoch milliseconds (UTC); amounts are integers in the smallest unit.
+ * Maps keep the file's order, which is also the feature order of every snapshot.
+ */
+export interface Catalog {
+  /** The catalog file's schema version. */
+  schemaVersion: 1;
+  currencies: Map<string, CurrencyDefinition>;
+  features: Map<string, FeatureDefinition>;
+  plans: Map<string, PlanDefinition>;
+  addons: Map<string, AddonDefinition>;
+  trials: Map<string, TrialDefinition>;
+}
+
+export type LimitBehaviorName = 'hard' | 'soft';
+export type CreditCategory = 'paid' | 'promotional';
+export type PeriodUnit = 'hour' | 'day' | 'week' | 'month' | 'year';
+
+/** One rule of a burn order; grants are compared rule by rule until one differs. */
+export type BurnRule = 'priority' | 'promotional_first' | 'soonest_expiry' | 'oldest';
+
+export interface CurrencyDefinition {
+  key: string;
+  /** Digits after the decimal point when displayed: 3 means amounts count thousandths. */
+  displayScale: number;
+  /** Every debit of this currency is hard or soft limited. */
+  behavior: LimitBehaviorName;
+  burnOrder: BurnRule[];
+}
+
+export interface FeatureDefinition {
+  key: string;
+  kind: FeatureKindName;
+  /** Credits features: the currency spent, and what one unit costs in it. */
+  currency: string | null;
+  cost: number;
+  /** Metered features: how usage resets. */
+  reset: ResetDefinition | null;
+  /** A user of the account must hold a seat to use this feature. */
+  requiresSeat: boolean;
+}
+
+export interface ResetDefinition {
+  every: PeriodUnit;
+  /** `anchor`: periods start at the subscription's anchor; `calendar`: at calendar bounds. */
+  on: 'anchor' | 'calendar';
+}
+
+export interface PlanDefinition {
+  key: string;
+  /** Sorted by version number, ascending. */
+  versions: PlanVersionDefinition[];
+}
+
+export interface PlanVersionDefinition {
+  plan: string;
+  version: number;
+  /** A subscription created at `t` pins the highest version published at or before `t`. */
+  publishedAtMs: number;
+  /** Features the plan grants. A feature absent here is not granted (`no_access`). */
+  entitlements: Map<string, EntitlementDefinition>;
+  /** Credits granted at the start of every billing period. */
+  recurringGrants: RecurringGrantDefinition[];
+}
+
+export interface EntitlementDefinition {
+  /** Config, metered and seats limits: null means unlimited; `quantity` means bought seats. */
+  limit: number | null | 'quantity';
+  behavior: LimitBehaviorName;
+}
+
+export interface RecurringGrantDefinition {
+  currency: string;
+  amount: number;
+  category: CreditCategory;
+  priority: number;
+  every: PeriodUnit;
+  /** The grant expires when the period it was granted for ends. */
+  expiresAtPeriodEnd: boolean;
+  /** Multiply `amount` by the subscription's quantity (credits per seat, pooled). */
+  perUnit: boolean;
+  /** Total paid for one grant, in minor units of `costBasisCurrency`; 0 when promotional. */
+  costBasis: number;
+  costBasisCurrency: string;
+}
+
+export interface AddonDefinition {
+  key: string;
+  /** Adds to (`add`) or replaces (`set`) a plan's limit while the add-on is held. */
+  entitlements: Map<string, { add: number } | { set: number | null }>;
+  /** A one-time grant on purchase. */
+  grant: OneTimeGrantDefinition | null;
+}
+
+export interface OneTimeGrantDefinition {
+  currency: string;
+  amount: number;
+  category: CreditCategory;
+  priority: number;
+  /** Months after the purchase at which the grant expires; null for never. */
+  expiresAfterMonths: number | null;
+  costBasis: number;
+  costBasisCurrency: string;
+}
+
+export interface TrialDefinition {
+  key: string;
+  plan: string;
+  days: number;
+  /** The plan the customer falls back to when the trial ends. */
+  fallbackPlan: string;
+}

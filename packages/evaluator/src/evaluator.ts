@@ -1,0 +1,41 @@
+import type { Decision } from '@tollgate/core';
+
+/**
+ * The decision engine over one loaded snapshot plus the consumption and holds recorded
+ * locally since that snapshot. Two implementations share these semantics exactly: the
+ * Wasm evaluator (`WasmEvaluator`) and the TypeScript reference (`ReferenceEvaluator`).
+ *
+ * Quantities are validated by the caller (integers from 0 to 2^53 − 1); `nowMs` is the
+ * instant of the decision, passed in, never read from a clock.
+ */
+export interface Evaluator {
+  /**
+   * Verifies and loads a snapshot. On any failure it throws a coded `TollgateError`
+   * (`TOLLGATE_ERR_SNAPSHOT_CORRUPT`, `TOLLGATE_ERR_SNAPSHOT_UNSUPPORTED`) and the
+   * snapshot already loaded, with its local accounting, keeps serving. On success local
+   * accounting starts from zero; the caller re-applies what the new snapshot lacks.
+   */
+  load(bytes: Uint8Array): void;
+  /** 0 before the first load. */
+  readonly snapshotVersion: number;
+  readonly usageWatermark: number;
+  readonly createdAtMs: number;
+  /** Index of a feature in the loaded snapshot, −1 when unknown. */
+  featureIndex(key: string): number;
+  /** Decides without recording anything. */
+  check(customerId: string, feature: number, quantity: number, nowMs: number): Decision;
+  /** Decides and, when allowed, records the consumption locally. */
+  consume(customerId: string, feature: number, quantity: number, nowMs: number): Decision;
+  /** Decides as `consume` would and, when allowed, places a hold instead of consuming. */
+  hold(customerId: string, feature: number, quantity: number, nowMs: number): Decision;
+  /** Removes a hold placed by `hold` (same customer, feature and quantity). */
+  release(customerId: string, feature: number, quantity: number, nowMs: number): void;
+  /**
+   * Turns a hold of `held` into a consumption of `actual`. When `actual` exceeds `held`
+   * under a hard limit, it charges what is available (never below zero) and returns the
+   * amount charged; under a soft limit it charges all of `actual`.
+   */
+  settle(customerId: string, feature: number, held: number, actual: number, nowMs: number): number;
+  /** Records consumption without deciding: carries usage over to a newly loaded snapshot. */
+  record(customerId: string, feature: number, quantity: number, nowMs: number): void;
+}
