@@ -1,0 +1,211 @@
+import type { CatalogFile } from './schema.js';
+import { formatPath, invalid } from './paths.js';
+import type {
+  AddonDefinition,
+  Catalog,
+  CurrencyDefinition,
+  EntitlementDefinition,
+  FeatureDefinition,
+  PlanDefinition,
+  PlanVersionDefinition,
+  TrialDefinition,
+} from './types.js';
+
+/**
+ * Turns a schema-valid file into a `Catalog`, checking what a schema cannot: references
+ * between sections, and rules that depend on a feature's kind. The first problem found
+ * is thrown with the path of the field at fault.
+ */
+export function normalizeCatalog(file: CatalogFile): Catalog {
+  const currencies = new Map<string, CurrencyDefinition>();
+  for (const [key, currency] of Object.entries(file.currencies)) {
+    currencies.set(key, {
+      key,
+      displayScale: currency.display_scale,
+      behavior: currency.behavior,
+      burnOrder: currency.burn_order,
+    });
+  }
+
+  const features = new Map<string, FeatureDefinition>();
+  for (const [key, feature] of Object.entries(file.features)) {
+    features.set(key, normalizeFeature(key, feature, currencies));
+  }
+
+  const plans = new Map<string, PlanDefinition>();
+  for (const [key, plan] of Object.entries(file.plans)) {
+    const versions = plan.versions.map((version, index) =>
+      normalizeVersion(key, index, version, features, currencies),
+    );
+    checkVersionOrder(key, versions);
+    plans.set(key, { key, versions });
+  }
+
+  const addons = new Map<string, AddonDefinition>();
+  for (const [key, addon] of Object.entries(file.addons)) {
+    addons.set(key, normalizeAddon(key, addon, features, currencies));
+  }
+
+  const trials = new Map<string, TrialDefinition>();
+  for (const [key, trial] of Object.entries(file.trials)) {
+    requireKey(plans, trial.plan, ['trials', key, 'plan'], 'plan');
+    requireKey(plans, trial.fallback_plan, ['trials', key, 'fallback_plan'], 'plan');
+    trials.set(key, { key, plan: trial.plan, days: trial.days, fallbackPlan: trial.fallback_plan });
+  }
+
+  return { schemaVersion: 1, currencies, features, plans, addons, trials };
+}
+
+type FileFeature = CatalogFile['features'][string];
+
+function normalizeFeature(
+  key: string,
+  feature: FileFeature,
+  currencies: Map<string, CurrencyDefinition>,
+): FeatureDefinition {
+  const path = ['features', key];
+  if (feature.kind === 'credits') {
+    if (feature.currency === undefined) fail([...path, 'currency'], 'required for credits');
+    requireKey(currencies, feature.currency, [...path, 'currency'], 'currency');
+    if (feature.cost === undefined) fail([...path, 'cost'], 'required for credits');
+  } else {
+    if (feature.currency !== undefined) fail([...path, 'currency'], 'only for credits');
+    if (feature.cost !== undefined) fail([...path, 'cost'], 'only for credits');
+  }
+  if (feature.reset !== undefined && feature.kind !== 'metered') {
+    fail([...path, 'reset'], 'only for metered features');
+  }
+  return {
+    key,
+    kind: feature.kind,
+    currency: feature.currency ?? null,
+    cost: feature.cost ?? 0,
+    reset: feature.reset ?? null,
+    requiresSeat: feature.requires_seat,
+  };
+}
+
+type FileVersion = CatalogFile['plans'][string]['versions'][number];
+
+function normalizeVersion(
+  plan: string,
+  index: number,
+  version: FileVersion,
+  features: Map<string, FeatureDefinition>,
+  currencies: Map<string, CurrencyDefinition>,
+): PlanVersionDefinition {
+  const path = ['plans', plan, 'versions', index];
+  const entitlements = new Map<string, EntitlementDefinition>();
+  for (const [key, value] of Object.entries(version.entitlements)) {
+    const at = [...path, 'entitlements', key];
+    const feature = requireKey(features, key, at, 'feature');
+    const limit = value === true ? undefined : value.limit;
+    if (limit === 'quantity' && feature.kind !== 'seats') {
+      fail([...at, 'limit'], '"quantity" is only for seats');
+    }
+    if (limit !== undefined && !hasLimit(feature)) {
+      fail([...at, 'limit'], `a ${feature.kind} feature has no limit`);
+    }
+    const behavior = value === true ? undefined : value.behavior;
+    entitlements.set(key, {
+      limit: limit === undefined || limit === 'unlimited' ? null : limit,
+      behavior: behavior ?? 'hard',
+    });
+  }
+
+  const recurringGrants = version.credits.map((grant, grantIndex) => {
+    requireKey(
+      currencies,
+      grant.currency,
+      [...path, 'credits', grantIndex, 'currency'],
+      'currency',
+    );
+    return {
+      currency: grant.currency,
+      amount: grant.amount,
+      category: grant.category,
+      priority: grant.priority,
+      every: grant.every,
+      expiresAtPeriodEnd: grant.expires === 'period_end',
+      perUnit: grant.per_unit,
+      costBasis: grant.category === 'promotional' ? 0 : grant.cost_basis,
+      costBasisCurrency: grant.cost_basis_currency,
+    };
+  });
+
+  return {
+    plan,
+    version: version.version,
+    publishedAtMs: Date.parse(version.published_at),
+    entitlements,
+    recurringGrants,
+  };
+}
+
+function checkVersionOrder(plan: string, versions: PlanVersionDefinition[]): void {
+  for (let index = 1; index < versions.length; index += 1) {
+    const previous = versions[index - 1]!;
+    const current = versions[index]!;
+    const path = ['plans', plan, 'versions', index];
+    if (current.version <= previous.version) {
+      fail([...path, 'version'], 'expected versions in ascending order, each used once');
+    }
+    if (current.publishedAtMs < previous.publishedAtMs) {
+      fail([...path, 'published_at'], 'expected no earlier than the previous version');
+    }
+  }
+}
+
+type FileAddon = CatalogFile['addons'][string];
+
+function normalizeAddon(
+  key: string,
+  addon: FileAddon,
+  features: Map<string, FeatureDefinition>,
+  currencies: Map<string, CurrencyDefinition>,
+): AddonDefinition {
+  const entitlements: AddonDefinition['entitlements'] = new Map();
+  for (const [featureKey, change] of Object.entries(addon.entitlements)) {
+    const at = ['addons', key, 'entitlements', featureKey];
+    const feature = requireKey(features, featureKey, at, 'feature');
+    if (!hasLimit(feature)) fail(at, `a ${feature.kind} feature has no limit to change`);
+    if ('add' in change) entitlements.set(featureKey, { add: change.add });
+    else entitlements.set(featureKey, { set: change.set === 'unlimited' ? null : change.set });
+  }
+
+  const grant = addon.grant;
+  if (grant !== undefined) {
+    requireKey(currencies, grant.currency, ['addons', key, 'grant', 'currency'], 'currency');
+  }
+  return {
+    key,
+    entitlements,
+    grant:
+      grant === undefined
+        ? null
+        : {
+            currency: grant.currency,
+            amount: grant.amount,
+            category: grant.category,
+            priority: grant.priority,
+            expiresAfterMonths: grant.expires_after_months ?? null,
+            costBasis: grant.category === 'promotional' ? 0 : grant.cost_basis,
+            costBasisCurrency: grant.cost_basis_currency,
+          },
+  };
+}
+
+function hasLimit(feature: FeatureDefinition): boolean {
+  return feature.kind === 'config' || feature.kind === 'metered' || feature.kind === 'seats';
+}
+
+function requireKey<T>(map: Map<string, T>, key: string, path: PropertyKey[], noun: string): T {
+  const value = map.get(key);
+  if (value === undefined) fail(path, `unknown ${noun} "${key}"`);
+  return value;
+}
+
+function fail(path: PropertyKey[], expected: string): never {
+  const field = formatPath(path);
+  throw invalid(field, `${field}: ${expected}`);
+}
