@@ -1,0 +1,71 @@
+import express, { type Express, type RequestHandler } from 'express';
+import { parseQuantity } from '@tollgate/core';
+import type { Tollgate } from '@tollgate/runtime';
+import { createExpressTollgate } from '@tollgate/express';
+import { complete, generateImage } from './fake-model.js';
+
+/**
+ * The Quillstone AI assistant: chat with a fast and a smart model, image generation,
+ * PDF export, projects, and token-metered completions. Every route is guarded by
+ * Tollgate; the handlers contain no pricing logic at all.
+ *
+ * The customer comes from the `tollgate-customer` header (in a real app: from the session).
+ */
+export function createAssistantApp(tollgate: Tollgate): Express {
+  const gate = createExpressTollgate(tollgate);
+  const app = express();
+  app.use(express.json());
+
+  // The model is part of the path, so the feature is too: `chat.fast`, `chat.smart`.
+  // An unknown model names an unknown feature, which Tollgate denies.
+  const chatGuards = new Map<string, RequestHandler>();
+  app.post('/chat/:model', (request, response, next) => {
+    const feature = `chat.${request.params.model}`;
+    let guard = chatGuards.get(feature);
+    if (guard === undefined) {
+      guard = gate.requireFeature(feature);
+      if (chatGuards.size < 64) chatGuards.set(feature, guard);
+    }
+    guard(request, response, next);
+  });
+  app.post('/chat/:model', (request, response) => {
+    const prompt = String(request.body?.prompt ?? '');
+    response.json({ model: request.params.model, reply: complete(request.params.model!, prompt) });
+  });
+
+  const imageCount: (request: express.Request) => number = (request) =>
+    parseQuantity(request.body?.count ?? 1, 'count');
+  app.post(
+    '/images',
+    gate.requireFeature('image.generate', { quantity: imageCount }),
+    (req, res) => {
+      const prompt = String(req.body?.prompt ?? '');
+      res.json({ images: Array.from({ length: imageCount(req) }, () => generateImage(prompt)) });
+    },
+  );
+
+  app.get('/export/pdf', gate.requireFeature('export_pdf'), (_request, response) => {
+    response.type('application/pdf').send(Buffer.from('%PDF-1.7\n%quillstone\n'));
+  });
+
+  // `max_projects` is a config limit: the app asks whether it may reach this many projects.
+  const projectCount = (request: express.Request): number =>
+    parseQuantity(request.body?.project_count, 'project_count');
+  app.post(
+    '/projects',
+    gate.requireFeature('max_projects', { quantity: projectCount }),
+    (req, res) => {
+      res.status(201).json({ project_count: projectCount(req) });
+    },
+  );
+
+  // Token-metered completion: the request names its token count, which is what it costs.
+  const tokens = (request: express.Request): number =>
+    parseQuantity(request.body?.tokens, 'tokens');
+  app.post('/complete', gate.requireFeature('api_tokens', { quantity: tokens }), (req, res) => {
+    res.json({ tokens: tokens(req), text: complete('tokens', String(req.body?.prompt ?? '')) });
+  });
+
+  app.use(gate.errorHandler());
+  return app;
+}
