@@ -1,0 +1,201 @@
+// The active snapshot, and the structural checks that must pass before a staged one may
+// become active. The host verifies the checksum first (zlib is faster than Wasm at it);
+// these checks make every later read in bounds whatever bytes were handed over.
+
+import { AMOUNT_MAX } from './arithmetic';
+import * as L from './layout';
+import * as M from './memory';
+import * as R from './reasons';
+
+// Absolute pointers and counts of the active snapshot; zero counts before the first load,
+// so every lookup answers "unknown customer".
+export let snapshotVersion: i64 = 0;
+export let createdAtMs: i64 = 0;
+export let usageWatermark: i64 = 0;
+export let currencyCount: u32 = 0;
+export let featureCount: u32 = 0;
+export let customerCount: u32 = 0;
+export let slotMask: u32 = 0;
+export let snapshotBase: usize = 0;
+export let featuresAt: usize = 0;
+export let indexAt: usize = 0;
+export let customersAt: usize = 0;
+export let entitlementsAt: usize = 0;
+export let balancesAt: usize = 0;
+export let entitlementAccountsAt: usize = 0;
+export let balanceAccountsAt: usize = 0;
+
+// Counts announced by the host at staging time; the header must agree with them.
+let stagedCustomers: u32 = 0;
+let stagedFeatures: u32 = 0;
+let stagedCurrencies: u32 = 0;
+
+/** Reserves a staging region sized for the announced counts; 0 when memory is exhausted. */
+export function stageSnapshot(
+  byteLength: u32,
+  customers: u32,
+  features: u32,
+  currencies: u32,
+): usize {
+  const entitlementRows = <u64>customers * features;
+  const balanceRows = <u64>customers * currencies;
+  const accountsBytes =
+    entitlementRows * L.ENTITLEMENT_ACCOUNT_SIZE + balanceRows * L.BALANCE_ACCOUNT_SIZE;
+  stagedCustomers = customers;
+  stagedFeatures = features;
+  stagedCurrencies = currencies;
+  return M.stage(byteLength, accountsBytes);
+}
+
+/** Validates the staged snapshot and, when sound, makes it active. Returns a LOAD_ code. */
+export function loadStaged(): i32 {
+  if (M.stagingStart == 0) return R.LOAD_NOT_STAGED;
+  const base = M.stagingStart;
+  const status = checkHeader(base, M.stagingLength);
+  if (status != R.LOAD_OK) return status;
+  if (!checkCatalog(base) || !checkCustomers(base) || !checkRows(base)) return R.LOAD_BAD_VALUE;
+
+  const accounts = M.stagingAccounts();
+  M.activateStaging();
+  snapshotBase = base;
+  snapshotVersion = load<i64>(base, L.H_SNAPSHOT_VERSION);
+  createdAtMs = load<i64>(base, L.H_CREATED_AT_MS);
+  usageWatermark = load<i64>(base, L.H_USAGE_WATERMARK);
+  currencyCount = load<u32>(base, L.H_CURRENCY_COUNT);
+  featureCount = load<u32>(base, L.H_FEATURE_COUNT);
+  customerCount = load<u32>(base, L.H_CUSTOMER_COUNT);
+  slotMask = load<u32>(base, L.H_INDEX_SLOT_COUNT) - 1;
+  featuresAt = base + load<u32>(base, L.H_FEATURES);
+  indexAt = base + load<u32>(base, L.H_INDEX);
+  customersAt = base + load<u32>(base, L.H_CUSTOMERS);
+  entitlementsAt = base + load<u32>(base, L.H_ENTITLEMENTS);
+  balancesAt = base + load<u32>(base, L.H_BALANCES);
+  entitlementAccountsAt = accounts;
+  balanceAccountsAt =
+    entitlementAccountsAt + <usize>customerCount * featureCount * L.ENTITLEMENT_ACCOUNT_SIZE;
+  return R.LOAD_OK;
+}
+
+function align8(offset: u64): u64 {
+  return (offset + 7) & ~(<u64>7);
+}
+
+/** The header must describe exactly the canonical layout for its counts and length. */
+function checkHeader(base: usize, length: u32): i32 {
+  if (length < L.HEADER_SIZE) return R.LOAD_TRUNCATED;
+  if (load<u32>(base, L.H_MAGIC) != L.SNAPSHOT_MAGIC) return R.LOAD_BAD_MAGIC;
+  if (<u32>load<u16>(base, L.H_FORMAT_VERSION) != L.FORMAT_VERSION) return R.LOAD_UNSUPPORTED;
+  if (<u32>load<u16>(base, L.H_HEADER_SIZE) != L.HEADER_SIZE) return R.LOAD_BAD_SECTIONS;
+  if (load<u32>(base, L.H_TOTAL_LENGTH) != length) return R.LOAD_TRUNCATED;
+
+  const currencies = load<u32>(base, L.H_CURRENCY_COUNT);
+  const features = load<u32>(base, L.H_FEATURE_COUNT);
+  const customers = load<u32>(base, L.H_CUSTOMER_COUNT);
+  if (customers != stagedCustomers || features != stagedFeatures) return R.LOAD_STAGING_MISMATCH;
+  if (currencies != stagedCurrencies) return R.LOAD_STAGING_MISMATCH;
+  const slots = load<u32>(base, L.H_INDEX_SLOT_COUNT);
+  if (slots == 0 || (slots & (slots - 1)) != 0 || <u64>slots < <u64>customers * 2) {
+    return R.LOAD_BAD_SECTIONS;
+  }
+
+  const expectFeatures = align8(<u64>L.HEADER_SIZE + <u64>currencies * L.CURRENCY_ROW_SIZE);
+  const expectIndex = align8(expectFeatures + <u64>features * L.FEATURE_ROW_SIZE);
+  const expectCustomers = align8(expectIndex + <u64>slots * L.INDEX_SLOT_SIZE);
+  const expectEntitlements = align8(expectCustomers + <u64>customers * L.CUSTOMER_RECORD_SIZE);
+  const entitlementBytes = <u64>customers * features * L.ENTITLEMENT_ROW_SIZE;
+  const expectBalances = align8(expectEntitlements + entitlementBytes);
+  const expectStrings = align8(expectBalances + <u64>customers * currencies * L.BALANCE_ROW_SIZE);
+  const stringsLength = load<u32>(base, L.H_STRINGS_LENGTH);
+  if (
+    <u64>load<u32>(base, L.H_CURRENCIES) != <u64>L.HEADER_SIZE ||
+    <u64>load<u32>(base, L.H_FEATURES) != expectFeatures ||
+    <u64>load<u32>(base, L.H_INDEX) != expectIndex ||
+    <u64>load<u32>(base, L.H_CUSTOMERS) != expectCustomers ||
+    <u64>load<u32>(base, L.H_ENTITLEMENTS) != expectEntitlements ||
+    <u64>load<u32>(base, L.H_BALANCES) != expectBalances ||
+    <u64>load<u32>(base, L.H_STRINGS) != expectStrings ||
+    expectStrings + stringsLength != <u64>length
+  ) {
+    return R.LOAD_BAD_SECTIONS;
+  }
+  const amountsSound =
+    isCount(load<i64>(base, L.H_SNAPSHOT_VERSION)) &&
+    isCount(load<i64>(base, L.H_CREATED_AT_MS)) &&
+    isCount(load<i64>(base, L.H_USAGE_WATERMARK));
+  return amountsSound ? R.LOAD_OK : R.LOAD_BAD_VALUE;
+}
+
+function isCount(value: i64): bool {
+  return value >= 0 && value <= AMOUNT_MAX;
+}
+
+/** A string reference must lie inside the string section and hold 1 to 128 bytes. */
+function isStringInBounds(base: usize, row: usize): bool {
+  const offset = <u64>load<u32>(row);
+  const length = <u64>load<u32>(row, 4);
+  const start = <u64>load<u32>(base, L.H_STRINGS);
+  const end = start + <u64>load<u32>(base, L.H_STRINGS_LENGTH);
+  return length > 0 && length <= L.ID_BYTES_MAX && offset >= start && offset + length <= end;
+}
+
+function checkCatalog(base: usize): bool {
+  const currencies = load<u32>(base, L.H_CURRENCY_COUNT);
+  const currenciesAt = base + load<u32>(base, L.H_CURRENCIES);
+  for (let index: u32 = 0; index < currencies; index++) {
+    if (!isStringInBounds(base, currenciesAt + index * L.CURRENCY_ROW_SIZE)) return false;
+  }
+  const features = load<u32>(base, L.H_FEATURE_COUNT);
+  const rowsAt = base + load<u32>(base, L.H_FEATURES);
+  for (let index: u32 = 0; index < features; index++) {
+    const row = rowsAt + index * L.FEATURE_ROW_SIZE;
+    const kind = load<u8>(row, L.F_KIND);
+    if (kind < R.KIND_BOOLEAN || kind > R.KIND_SEATS) return false;
+    const currency = load<u32>(row, L.F_CURRENCY);
+    if (kind == R.KIND_CREDITS ? currency >= currencies : currency != 0) return false;
+    if (!isCount(load<i64>(row, L.F_COST)) || !isStringInBounds(base, row)) return false;
+  }
+  return true;
+}
+
+function checkCustomers(base: usize): bool {
+  const customers = load<u32>(base, L.H_CUSTOMER_COUNT);
+  const recordsAt = base + load<u32>(base, L.H_CUSTOMERS);
+  for (let index: u32 = 0; index < customers; index++) {
+    const record = recordsAt + index * L.CUSTOMER_RECORD_SIZE;
+    if (!isStringInBounds(base, record)) return false;
+    if (!isCount(load<i64>(record, L.C_NEXT_CHANGE_AT_MS))) return false;
+  }
+  // A slot may only name a record that exists; lookups then never read out of bounds.
+  const slots = load<u32>(base, L.H_INDEX_SLOT_COUNT);
+  const slotsAt = base + load<u32>(base, L.H_INDEX);
+  for (let slot: u32 = 0; slot < slots; slot++) {
+    if (load<u32>(slotsAt + slot * L.INDEX_SLOT_SIZE) > customers) return false;
+  }
+  return true;
+}
+
+/** Amounts must be safe integers so that the f64 boundary is exact. */
+function checkRows(base: usize): bool {
+  const customers = <usize>load<u32>(base, L.H_CUSTOMER_COUNT);
+  const entitlementRows = customers * load<u32>(base, L.H_FEATURE_COUNT);
+  const entitlementsStart = base + load<u32>(base, L.H_ENTITLEMENTS);
+  for (let index: usize = 0; index < entitlementRows; index++) {
+    const row = entitlementsStart + index * L.ENTITLEMENT_ROW_SIZE;
+    if (load<u8>(row, L.E_ACCESS) > 1 || load<u8>(row, L.E_BEHAVIOR) > 1) return false;
+    const limit = load<i64>(row, L.E_LIMIT);
+    if (limit < -1 || limit > AMOUNT_MAX) return false;
+    if (!isCount(load<i64>(row, L.E_USED)) || !isCount(load<i64>(row, L.E_RESET_AT_MS))) {
+      return false;
+    }
+  }
+  const balanceRows = customers * load<u32>(base, L.H_CURRENCY_COUNT);
+  const balancesStart = base + load<u32>(base, L.H_BALANCES);
+  for (let index: usize = 0; index < balanceRows; index++) {
+    const row = balancesStart + index * L.BALANCE_ROW_SIZE;
+    const balance = load<i64>(row, L.B_BALANCE);
+    if (balance < -AMOUNT_MAX || balance > AMOUNT_MAX || load<u8>(row, L.B_BEHAVIOR) > 1) {
+      return false;
+    }
+  }
+  return true;
+}
