@@ -1,0 +1,93 @@
+import Fastify from 'fastify';
+import type { FastifyInstance } from 'fastify';
+import type { LoggerOptions } from 'pino';
+import type { Catalog } from '@tollgate/catalog';
+import { systemClock } from '@tollgate/core';
+import type { Clock } from '@tollgate/core';
+import { registerAuthentication } from './http/auth.js';
+import type { ApiKeyOptions } from './http/auth.js';
+import { registerErrorHandling } from './http/error-handler.js';
+import { registerAccountRoutes } from './routes/accounts.routes.js';
+import { registerCreditRoutes } from './routes/credits.routes.js';
+import { registerCustomerRoutes } from './routes/customers.routes.js';
+import { registerRuntimeRoutes } from './routes/runtime.routes.js';
+import { SnapshotService } from './snapshot/snapshot-service.js';
+import { SqliteStore } from './store/sqlite-store.js';
+
+export interface ControlPlaneOptions {
+  catalog: Catalog;
+  /** The SQLite file; `:memory:` keeps everything in memory. */
+  databasePath?: string;
+  keys: readonly ApiKeyOptions[];
+  /** Every time-dependent answer reads this clock; tests pass a `ManualClock`'s `now`. */
+  clock?: Clock;
+  /** pino options, or false for silence. Nothing is logged per request at info level. */
+  logger?: LoggerOptions | false;
+}
+
+export interface ControlPlane {
+  app: FastifyInstance;
+  /** Starts listening and resolves to the base URL, e.g. `http://127.0.0.1:4100`. */
+  listen(address: { port: number; host?: string }): Promise<string>;
+  close(): Promise<void>;
+}
+
+export const defaultDatabasePath = './.tollgate/tollgate.sqlite';
+const usageBodyMaxBytes = 4 * 1024 * 1024;
+
+/**
+ * Creates the control-plane HTTP server: opens (and migrates) the store, registers the
+ * `/v1` routes, and authenticates every request by API key.
+ *
+ * @example
+ * ```ts
+ * const plane = await createControlPlane({
+ *   catalog: loadCatalogFile('catalog.yaml'),
+ *   keys: [{ key: process.env.TOLLGATE_ADMIN_KEY!, role: 'admin' }],
+ * });
+ * const baseUrl = await plane.listen({ port: 4100, host: '127.0.0.1' });
+ * ```
+ */
+export async function createControlPlane(options: ControlPlaneOptions): Promise<ControlPlane> {
+  if (options.keys.length === 0) throw new Error('createControlPlane needs at least one API key');
+  const clock = options.clock ?? systemClock;
+  const store = new SqliteStore(options.databasePath ?? defaultDatabasePath, clock());
+  const app = Fastify({
+    logger: options.logger ?? { level: 'info' },
+    disableRequestLogging: true,
+    bodyLimit: usageBodyMaxBytes,
+  });
+
+  app.addContentTypeParser('application/msgpack', { parseAs: 'buffer' }, (_request, body, done) =>
+    done(null, body),
+  );
+  app.addHook('onResponse', async (request, reply) => {
+    request.log.debug(
+      { method: request.method, url: request.url, status: reply.statusCode },
+      'request completed',
+    );
+  });
+  app.addHook('onClose', async () => store.close());
+
+  registerErrorHandling(app);
+  registerAuthentication(app, options.keys);
+  const snapshots = new SnapshotService(options.catalog, store, clock);
+  const routeContext = { catalog: options.catalog, store, clock, snapshots };
+  registerCustomerRoutes(app, routeContext);
+  registerCreditRoutes(app, routeContext);
+  registerAccountRoutes(app, routeContext);
+  registerRuntimeRoutes(app, routeContext);
+  await app.ready();
+
+  return {
+    app,
+    async listen({ port, host = '127.0.0.1' }) {
+      await app.listen({ port, host });
+      const address = app.server.address();
+      if (address === null || typeof address === 'string') return String(address);
+      const hostname = address.family === 'IPv6' ? `[${address.address}]` : address.address;
+      return `http://${hostname}:${address.port}`;
+    },
+    close: () => app.close(),
+  };
+}

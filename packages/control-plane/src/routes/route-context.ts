@@ -1,0 +1,34 @@
+import type { Catalog } from '@tollgate/catalog';
+import type { Clock } from '@tollgate/core';
+import { TollgateError } from '@tollgate/core';
+import { rolloverCustomer } from '../ledger/rollover.js';
+import type { SnapshotService } from '../snapshot/snapshot-service.js';
+import type { CustomerRow, Store, StoreTransaction } from '../store/store.js';
+
+/** What every route module needs: the catalog, the store, the clock and the snapshots. */
+export interface RouteContext {
+  catalog: Catalog;
+  store: Store;
+  clock: Clock;
+  snapshots: SnapshotService;
+}
+
+/**
+ * Loads a customer and brings its credits up to `nowMs`, as every read or write that
+ * touches a customer must before it looks at balances. 404 when the customer is unknown.
+ */
+export async function loadCustomer(
+  context: RouteContext,
+  tx: StoreTransaction,
+  customerId: string,
+  nowMs: number,
+): Promise<CustomerRow> {
+  const customer = await tx.getCustomer(customerId);
+  if (customer === null) {
+    throw new TollgateError('TOLLGATE_ERR_NOT_FOUND', `No customer ${customerId}`, {
+      field: 'id',
+    });
+  }
+  await rolloverCustomer(tx, context.catalog, customerId, nowMs);
+  return customer;
+}

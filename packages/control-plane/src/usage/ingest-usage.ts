@@ -1,0 +1,99 @@
+import type { Catalog } from '@tollgate/catalog';
+import { debitCredits } from '../ledger/ledger.js';
+import { defaultBurnOrder } from '../ledger/burn-order.js';
+import { rolloverCustomer } from '../ledger/rollover.js';
+import type { CustomerRow, StoreTransaction } from '../store/store.js';
+import type { UsageEventInput } from './usage-batch.js';
+import { unknownCustomer } from './usage-batch.js';
+import { usagePeriodAt, usageTotalKey } from './usage-period.js';
+
+export interface IngestResult {
+  accepted: number;
+  duplicates: number;
+}
+
+/**
+ * Records a validated batch in the caller's transaction. Every customer is checked before
+ * the first write, so an unknown one rejects the whole batch. Each event is deduplicated
+ * by (customer, key): a duplicate is counted and writes nothing. Metered usage is added to
+ * the period containing the event's time; credits usage is debited at `nowMs`, the instant
+ * the control plane learns of it, in the currency's burn order.
+ */
+export async function ingestUsage(
+  tx: StoreTransaction,
+  catalog: Catalog,
+  events: readonly UsageEventInput[],
+  context: { nowMs: number; actor: string },
+): Promise<IngestResult> {
+  const customers = new Map<string, CustomerRow>();
+  for (const [index, event] of events.entries()) {
+    if (customers.has(event.customer)) continue;
+    const customer = await tx.getCustomer(event.customer);
+    if (customer === null) throw unknownCustomer(index, event.customer);
+    customers.set(event.customer, customer);
+  }
+  for (const customer of customers.keys()) {
+    await rolloverCustomer(tx, catalog, customer, context.nowMs);
+  }
+
+  const result: IngestResult = { accepted: 0, duplicates: 0 };
+  for (const event of events) {
+    if (await tx.hasUsageEvent(event.customer, event.key)) {
+      result.duplicates += 1;
+      continue;
+    }
+    const customer = customers.get(event.customer);
+    if (customer === undefined) throw new Error('customer was checked above');
+    const debit = await recordEvent(tx, catalog, customer, event, context);
+    await tx.insertUsageEvent({
+      customerId: event.customer,
+      key: event.key,
+      feature: event.feature.key,
+      quantity: event.quantity,
+      timeMs: event.timeMs,
+      receivedAtMs: context.nowMs,
+      creditsDebited: debit.debited,
+      creditsShortfall: debit.shortfall,
+    });
+    result.accepted += 1;
+  }
+  return result;
+}
+
+async function recordEvent(
+  tx: StoreTransaction,
+  catalog: Catalog,
+  customer: CustomerRow,
+  event: UsageEventInput,
+  context: { nowMs: number; actor: string },
+): Promise<{ debited: number; shortfall: number }> {
+  const feature = event.feature;
+  if (feature.kind === 'metered') {
+    const subscription = await tx.getSubscription(customer.id);
+    const anchorMs = subscription?.anchorMs ?? customer.createdAtMs;
+    const period = usagePeriodAt(feature, anchorMs, event.timeMs);
+    if (event.quantity > 0)
+      await tx.addUsage(usageTotalKey(customer.id, feature, period), event.quantity);
+    return { debited: 0, shortfall: 0 };
+  }
+
+  const currency = feature.currency === null ? undefined : catalog.currencies.get(feature.currency);
+  const cost = event.quantity * feature.cost;
+  if (currency === undefined || cost === 0) return { debited: 0, shortfall: 0 };
+  return debitCredits(
+    tx,
+    {
+      customerId: customer.id,
+      currency: currency.key,
+      amount: cost,
+      behavior: currency.behavior,
+      burnOrder: currency.burnOrder.length > 0 ? currency.burnOrder : defaultBurnOrder,
+    },
+    {
+      atMs: context.nowMs,
+      actor: context.actor,
+      reference: `usage:${event.key}`,
+      idempotencyKey: event.key,
+    },
+  );
+}
