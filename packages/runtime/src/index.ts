@@ -1,0 +1,8 @@
+export { createTollgate } from './runtime.js';
+export type { Tollgate, ConsumeOptions, ReserveResult, SettleResult } from './runtime.js';
+export type { TollgateOptions } from './options.js';
+export type { Reservation, ReservationOutcome } from './reservations.js';
+export type { UsageStats, RetryOptions } from './usage-batcher.js';
+export type { UsageEvent, UsageAck } from './control-plane-client.js';
+export { channelNames } from './diagnostics.js';
+export type { ChannelName, TollgateLogger } from './diagnostics.js';

@@ -1,0 +1,83 @@
+import { randomUUID } from 'node:crypto';
+import { systemClock, validationError } from '@tollgate/core';
+import type { Clock } from '@tollgate/core';
+import type { Evaluator } from '@tollgate/evaluator';
+import type { TollgateLogger } from './diagnostics.js';
+import type { RetryOptions } from './usage-batcher.js';
+
+/** Options of `createTollgate`. Only `controlPlaneUrl` and `apiKey` are required. */
+export interface TollgateOptions {
+  /** The control plane's base URL, e.g. `https://tollgate.internal:8080`. */
+  controlPlaneUrl: string;
+  /** A runtime key, sent as `Authorization: Bearer <apiKey>`. */
+  apiKey: string;
+  /** `wasm` (default), `reference` (the TypeScript evaluator), or an instance to use. */
+  evaluator?: 'wasm' | 'reference' | Evaluator;
+  /** The source of decision instants; `systemClock` by default. */
+  clock?: Clock;
+  batch?: { maxEvents?: number; maxDelayMs?: number };
+  /** Backoff of usage batches that fail with a 5xx or a network error. */
+  retry?: Partial<RetryOptions>;
+  /** How often to fetch a newer snapshot in the background; 0 turns it off. */
+  refreshIntervalMs?: number;
+  /** How long a reservation holds before it is released by itself. */
+  reservationTtlMs?: number;
+  /** Usage events queued and unacknowledged past which consumption is refused. */
+  bufferMax?: number;
+  /** Idempotency keys remembered per runtime (least recently used forgotten first). */
+  idempotencyKeysMax?: number;
+  /** Identifies this runtime in generated idempotency keys and diagnostics. */
+  runtimeId?: string;
+  logger?: TollgateLogger;
+}
+
+/** The options with every default applied and every number checked. */
+export interface ResolvedOptions {
+  controlPlaneUrl: string;
+  apiKey: string;
+  clock: Clock;
+  maxEvents: number;
+  maxDelayMs: number;
+  retry: RetryOptions;
+  refreshIntervalMs: number;
+  reservationTtlMs: number;
+  bufferMax: number;
+  idempotencyKeysMax: number;
+  runtimeId: string;
+  logger: TollgateLogger | undefined;
+}
+
+export function resolveOptions(options: TollgateOptions): ResolvedOptions {
+  if (typeof options.controlPlaneUrl !== 'string' || !URL.canParse(options.controlPlaneUrl)) {
+    throw validationError('controlPlaneUrl', 'expected an absolute URL');
+  }
+  if (typeof options.apiKey !== 'string' || options.apiKey.length === 0) {
+    throw validationError('apiKey', 'expected a non-empty string');
+  }
+  const maxEvents = count(options.batch?.maxEvents ?? 500, 'batch.maxEvents', 1);
+  return {
+    controlPlaneUrl: options.controlPlaneUrl,
+    apiKey: options.apiKey,
+    clock: options.clock ?? systemClock,
+    maxEvents,
+    maxDelayMs: count(options.batch?.maxDelayMs ?? 1000, 'batch.maxDelayMs', 0),
+    retry: {
+      baseDelayMs: count(options.retry?.baseDelayMs ?? 200, 'retry.baseDelayMs', 0),
+      delayMaxMs: count(options.retry?.delayMaxMs ?? 10_000, 'retry.delayMaxMs', 0),
+      attemptsMax: count(options.retry?.attemptsMax ?? 8, 'retry.attemptsMax', 1),
+    },
+    refreshIntervalMs: count(options.refreshIntervalMs ?? 30_000, 'refreshIntervalMs', 0),
+    reservationTtlMs: count(options.reservationTtlMs ?? 300_000, 'reservationTtlMs', 1),
+    bufferMax: count(options.bufferMax ?? 100_000, 'bufferMax', maxEvents),
+    idempotencyKeysMax: count(options.idempotencyKeysMax ?? 10_000, 'idempotencyKeysMax', 1),
+    runtimeId: options.runtimeId ?? randomUUID(),
+    logger: options.logger,
+  };
+}
+
+function count(value: number, field: string, minimum: number): number {
+  if (!Number.isSafeInteger(value) || value < minimum) {
+    throw validationError(field, `expected an integer of at least ${minimum}`);
+  }
+  return value;
+}

@@ -1,0 +1,182 @@
+import type { Decision } from '@tollgate/core';
+import { TollgateError } from '@tollgate/core';
+import type { Evaluator } from '@tollgate/evaluator';
+import { channelNames, publish } from './diagnostics.js';
+
+/**
+ * A hold placed by `reserve`. Opaque: pass it back to `settle` or `release` as it is.
+ * The runtime keeps its state; the object itself never changes.
+ */
+export interface Reservation {
+  readonly id: string;
+  readonly customer: string;
+  readonly feature: string;
+  /** The quantity held, in the feature's unit. */
+  readonly quantity: number;
+  /** After this instant the hold is released by itself. */
+  readonly expiresAtMs: number;
+}
+
+/**
+ * How a settle or release ended. Only `settled` and `released` changed anything; the
+ * others report why a repeated or late call was a no-op.
+ */
+export type ReservationOutcome =
+  'settled' | 'released' | 'already_settled' | 'already_released' | 'expired';
+
+type HoldState = 'live' | 'settled' | 'released' | 'expired';
+
+interface HoldRecord {
+  reservation: Reservation;
+  /** What the evaluator holds now: 0 after a refresh could not place the hold again. */
+  heldQuantity: number;
+  state: HoldState;
+}
+
+/**
+ * The live holds of one runtime. It places, settles and releases them in the evaluator,
+ * releases expired ones, and places every live hold again after a snapshot is loaded
+ * (a snapshot carries no holds, because they are local to this process).
+ */
+export class ReservationBook {
+  readonly #evaluator: Evaluator;
+  readonly #runtimeId: string;
+  readonly #live = new Map<string, HoldRecord>();
+  // Keyed by the object handed out, so a record lives as long as the caller keeps it.
+  readonly #records = new WeakMap<Reservation, HoldRecord>();
+  #nextExpiryMs = Number.POSITIVE_INFINITY;
+  #seq = 0;
+
+  constructor(evaluator: Evaluator, runtimeId: string) {
+    this.#evaluator = evaluator;
+    this.#runtimeId = runtimeId;
+  }
+
+  get liveCount(): number {
+    return this.#live.size;
+  }
+
+  /** Decides as consume would and, when allowed, holds `quantity` until `expiresAtMs`. */
+  hold(
+    customer: string,
+    feature: string,
+    quantity: number,
+    nowMs: number,
+    expiresAtMs: number,
+  ): { decision: Decision; reservation: Reservation | null } {
+    const index = this.#evaluator.featureIndex(feature);
+    const decision = this.#evaluator.hold(customer, index, quantity, nowMs);
+    if (!decision.allowed) return { decision, reservation: null };
+
+    this.#seq += 1;
+    const id = `${this.#runtimeId}:r${this.#seq}`;
+    const reservation = Object.freeze({ id, customer, feature, quantity, expiresAtMs });
+    const record: HoldRecord = { reservation, heldQuantity: quantity, state: 'live' };
+    this.#live.set(id, record);
+    this.#records.set(reservation, record);
+    this.#nextExpiryMs = Math.min(this.#nextExpiryMs, expiresAtMs);
+    return { decision, reservation };
+  }
+
+  /**
+   * Turns the hold into a consumption of `actual` and returns the quantity charged. A
+   * reservation that expired is charged from what is available, as if nothing were held,
+   * because the action it paid for did happen.
+   */
+  settle(
+    reservation: Reservation,
+    actual: number,
+    nowMs: number,
+  ): { charged: number; outcome: ReservationOutcome } {
+    const record = this.#recordOf(reservation);
+    if (record.state === 'settled' || record.state === 'released') {
+      return {
+        charged: 0,
+        outcome: record.state === 'settled' ? 'already_settled' : 'already_released',
+      };
+    }
+    const index = this.#evaluator.featureIndex(reservation.feature);
+    const held = record.state === 'live' ? record.heldQuantity : 0;
+    const charged =
+      index < 0 ? 0 : this.#evaluator.settle(reservation.customer, index, held, actual, nowMs);
+    const outcome = record.state === 'expired' ? 'expired' : 'settled';
+    this.#finish(record, 'settled');
+    return { charged, outcome };
+  }
+
+  /** Gives the held quantity back. */
+  release(reservation: Reservation, nowMs: number): ReservationOutcome {
+    const record = this.#recordOf(reservation);
+    if (record.state === 'settled') return 'already_settled';
+    if (record.state === 'released') return 'already_released';
+    if (record.state === 'expired') {
+      // The caller gave up on it: a settle after this must not charge the late action.
+      record.state = 'released';
+      return 'expired';
+    }
+    this.#releaseHeld(record, nowMs);
+    this.#finish(record, 'released');
+    return 'released';
+  }
+
+  /** Releases every hold whose expiry has passed. One comparison when none has. */
+  expire(nowMs: number): void {
+    if (nowMs < this.#nextExpiryMs) return;
+    let nextExpiryMs = Number.POSITIVE_INFINITY;
+    for (const record of [...this.#live.values()]) {
+      const { expiresAtMs, id } = record.reservation;
+      if (expiresAtMs > nowMs) {
+        nextExpiryMs = Math.min(nextExpiryMs, expiresAtMs);
+        continue;
+      }
+      this.#releaseHeld(record, nowMs);
+      this.#finish(record, 'expired');
+      publish(channelNames.reservationExpired, { runtimeId: this.#runtimeId, id, expiresAtMs });
+    }
+    this.#nextExpiryMs = nextExpiryMs;
+  }
+
+  /**
+   * Places every live hold again in a freshly loaded snapshot. A hold the new snapshot
+   * cannot cover (the balance shrank, the feature went away) is kept as a reservation
+   * holding nothing, so its settle still charges what is available.
+   */
+  placeAgain(nowMs: number): void {
+    for (const record of this.#live.values()) {
+      const { customer, feature, quantity, id } = record.reservation;
+      const index = this.#evaluator.featureIndex(feature);
+      const placed =
+        index >= 0 && this.#evaluator.hold(customer, index, quantity, nowMs).allowed === true;
+      record.heldQuantity = placed ? quantity : 0;
+      if (!placed && quantity > 0) {
+        publish(channelNames.holdLost, { runtimeId: this.#runtimeId, id, customer, feature });
+      }
+    }
+  }
+
+  #releaseHeld(record: HoldRecord, nowMs: number): void {
+    const { customer, feature } = record.reservation;
+    const index = this.#evaluator.featureIndex(feature);
+    if (index >= 0 && record.heldQuantity > 0) {
+      this.#evaluator.release(customer, index, record.heldQuantity, nowMs);
+    }
+  }
+
+  #finish(record: HoldRecord, state: HoldState): void {
+    record.state = state;
+    record.heldQuantity = 0;
+    this.#live.delete(record.reservation.id);
+  }
+
+  #recordOf(reservation: Reservation): HoldRecord {
+    const record = this.#records.get(reservation);
+    if (record === undefined) {
+      throw new TollgateError(
+        'TOLLGATE_ERR_RESERVATION_NOT_FOUND',
+        'reservation: not a reservation of this runtime',
+        { field: 'reservation' },
+      );
+    }
+    return record;
+  }
+}

@@ -1,0 +1,322 @@
+import { TollgateError, assertIdentifier, parseQuantity } from '@tollgate/core';
+import type { Decision, FeatureKindName } from '@tollgate/core';
+import type { Evaluator } from '@tollgate/evaluator';
+import { ControlPlaneClient } from './control-plane-client.js';
+import { channelNames, publish } from './diagnostics.js';
+import { loadEvaluator } from './evaluators.js';
+import { RecentKeyCache } from './idempotency.js';
+import { resolveOptions } from './options.js';
+import type { ResolvedOptions, TollgateOptions } from './options.js';
+import { ReservationBook } from './reservations.js';
+import type { Reservation, ReservationOutcome } from './reservations.js';
+import { SnapshotSync } from './snapshot-sync.js';
+import { UsageBatcher } from './usage-batcher.js';
+import type { UsageStats } from './usage-batcher.js';
+
+export interface ConsumeOptions {
+  /** Makes a retried call return the first decision and record nothing again. */
+  idempotencyKey?: string;
+}
+
+export interface ReserveResult {
+  decision: Decision;
+  /** Null when the decision denied the request: nothing is held. */
+  reservation: Reservation | null;
+}
+
+export interface SettleResult {
+  /** The quantity charged, in the feature's unit (never above what a hard limit covers). */
+  charged: number;
+  outcome: ReservationOutcome;
+}
+
+/**
+ * A usage runtime: answers decisions from the loaded snapshot in process and reports
+ * usage to the control plane in the background. Create one with `createTollgate`.
+ */
+export interface Tollgate {
+  readonly runtimeId: string;
+  /** The version of the snapshot decisions come from. */
+  readonly snapshotVersion: number;
+  readonly usageStats: Readonly<UsageStats>;
+  /** The instant decisions are made at, from the runtime's clock (epoch ms). */
+  now(): number;
+  /** The kind of a feature in the loaded snapshot; null when it has no such feature. */
+  featureKind(feature: string): FeatureKindName | null;
+  check(customer: string, feature: string, quantity?: number): Decision;
+  consume(customer: string, feature: string, quantity?: number, options?: ConsumeOptions): Decision;
+  reserve(
+    customer: string,
+    feature: string,
+    estimate: number,
+    options?: ConsumeOptions,
+  ): ReserveResult;
+  settle(reservation: Reservation, actual: number): SettleResult;
+  release(reservation: Reservation): ReservationOutcome;
+  refresh(): Promise<boolean>;
+  flush(): Promise<void>;
+  close(): Promise<void>;
+}
+
+/**
+ * Creates a runtime and loads its first snapshot before resolving.
+ *
+ * @example
+ * const tollgate = await createTollgate({
+ *   controlPlaneUrl: 'http://127.0.0.1:8080',
+ *   apiKey: process.env.TOLLGATE_RUNTIME_KEY!,
+ * });
+ * const decision = tollgate.consume('cus_42', 'ai_tokens', 1200);
+ * if (!decision.allowed) console.log(decision.reasonName, decision.remaining);
+ * await tollgate.close();
+ *
+ * @throws TollgateError `TOLLGATE_ERR_CONTROL_PLANE` when no snapshot can be fetched,
+ * `TOLLGATE_ERR_SNAPSHOT_CORRUPT` when the one fetched fails verification.
+ */
+export async function createTollgate(options: TollgateOptions): Promise<Tollgate> {
+  const resolved = resolveOptions(options);
+  assertIdentifier(resolved.runtimeId, 'runtimeId');
+  const evaluator = await loadEvaluator(options.evaluator ?? 'wasm');
+  const runtime = new Runtime(resolved, evaluator);
+  try {
+    await runtime.start();
+  } catch (error) {
+    await runtime.close();
+    throw error;
+  }
+  return runtime;
+}
+
+interface KeyedResult {
+  decision: Decision;
+  reservation: Reservation | null;
+}
+
+class Runtime implements Tollgate {
+  readonly runtimeId: string;
+  readonly #options: ResolvedOptions;
+  readonly #evaluator: Evaluator;
+  readonly #client: ControlPlaneClient;
+  readonly #batcher: UsageBatcher;
+  readonly #reservations: ReservationBook;
+  readonly #sync: SnapshotSync;
+  readonly #keys: RecentKeyCache<KeyedResult>;
+  // The caller's idempotency key of a reservation becomes the key of its usage event.
+  readonly #reservationKeys = new WeakMap<Reservation, string>();
+  readonly #timers: NodeJS.Timeout[] = [];
+  #seq = 0;
+  #closing: Promise<void> | null = null;
+
+  constructor(options: ResolvedOptions, evaluator: Evaluator) {
+    this.runtimeId = options.runtimeId;
+    this.#options = options;
+    this.#evaluator = evaluator;
+    this.#client = new ControlPlaneClient(options.controlPlaneUrl, options.apiKey);
+    this.#batcher = new UsageBatcher(this.#client, {
+      runtimeId: this.runtimeId,
+      maxEvents: options.maxEvents,
+      maxDelayMs: options.maxDelayMs,
+      retry: options.retry,
+      onBackgroundError: (error) => this.#logBackground(error, 'usage report failed', false),
+    });
+    this.#reservations = new ReservationBook(evaluator, this.runtimeId);
+    this.#keys = new RecentKeyCache(options.idempotencyKeysMax);
+    this.#sync = new SnapshotSync({
+      runtimeId: this.runtimeId,
+      client: this.#client,
+      evaluator,
+      batcher: this.#batcher,
+      reservations: this.#reservations,
+      clock: options.clock,
+      lastSeq: () => this.#seq,
+    });
+  }
+
+  get snapshotVersion(): number {
+    return this.#evaluator.snapshotVersion;
+  }
+
+  now(): number {
+    return this.#options.clock();
+  }
+
+  featureKind(feature: string): FeatureKindName | null {
+    return this.#sync.featureKind(feature);
+  }
+
+  get usageStats(): Readonly<UsageStats> {
+    return { ...this.#batcher.stats };
+  }
+
+  async start(): Promise<void> {
+    await this.#sync.loadFirst();
+    const { refreshIntervalMs, reservationTtlMs } = this.#options;
+    if (refreshIntervalMs > 0) {
+      this.#every(refreshIntervalMs, () => {
+        this.refresh().catch((error) =>
+          this.#logBackground(error, 'snapshot refresh failed', true),
+        );
+      });
+    }
+    const expiryTickMs = Math.min(reservationTtlMs, 1000);
+    this.#every(expiryTickMs, () => this.#reservations.expire(this.#options.clock()));
+  }
+
+  check(customer: string, feature: string, quantity = 1): Decision {
+    const nowMs = this.#options.clock();
+    this.#validate(customer, quantity, 'quantity');
+    this.#reservations.expire(nowMs);
+    const index = this.#evaluator.featureIndex(feature);
+    return this.#evaluator.check(customer, index, quantity, nowMs);
+  }
+
+  consume(customer: string, feature: string, quantity = 1, options: ConsumeOptions = {}): Decision {
+    const nowMs = this.#options.clock();
+    const key = this.#validate(customer, quantity, 'quantity', options.idempotencyKey);
+    const seen = key === undefined ? undefined : this.#keys.get(customer, key);
+    if (seen !== undefined) return seen.decision;
+
+    this.#assertOpen();
+    this.#reservations.expire(nowMs);
+    const index = this.#evaluator.featureIndex(feature);
+    const decision = this.#evaluator.consume(customer, index, quantity, nowMs);
+    // Config, boolean and seats features report nothing; metered and credits do.
+    if (decision.allowed && quantity > 0 && this.#reportsUsage(feature)) {
+      this.#recordUsage(customer, feature, quantity, nowMs, key);
+    }
+    if (key !== undefined) this.#keys.set(customer, key, { decision, reservation: null });
+    return decision;
+  }
+
+  reserve(
+    customer: string,
+    feature: string,
+    estimate: number,
+    options: ConsumeOptions = {},
+  ): ReserveResult {
+    const nowMs = this.#options.clock();
+    const key = this.#validate(customer, estimate, 'estimate', options.idempotencyKey);
+    const seen = key === undefined ? undefined : this.#keys.get(customer, key);
+    if (seen !== undefined) return seen;
+
+    this.#assertOpen();
+    this.#reservations.expire(nowMs);
+    const expiresAtMs = nowMs + this.#options.reservationTtlMs;
+    const result = this.#reservations.hold(customer, feature, estimate, nowMs, expiresAtMs);
+    if (result.reservation !== null && key !== undefined) {
+      this.#reservationKeys.set(result.reservation, key);
+    }
+    if (key !== undefined) this.#keys.set(customer, key, result);
+    return result;
+  }
+
+  settle(reservation: Reservation, actual: number): SettleResult {
+    const nowMs = this.#options.clock();
+    parseQuantity(actual, 'actual');
+    this.#reservations.expire(nowMs);
+    const result = this.#reservations.settle(reservation, actual, nowMs);
+    if (result.charged > 0) {
+      const { customer, feature } = reservation;
+      const key = this.#reservationKeys.get(reservation);
+      this.#recordUsage(customer, feature, result.charged, nowMs, key);
+    }
+    return result;
+  }
+
+  release(reservation: Reservation): ReservationOutcome {
+    const nowMs = this.#options.clock();
+    this.#reservations.expire(nowMs);
+    return this.#reservations.release(reservation, nowMs);
+  }
+
+  refresh(): Promise<boolean> {
+    this.#assertOpen();
+    return this.#sync.refresh();
+  }
+
+  flush(): Promise<void> {
+    return this.#batcher.flush();
+  }
+
+  close(): Promise<void> {
+    this.#closing ??= this.#shutDown();
+    return this.#closing;
+  }
+
+  async #shutDown(): Promise<void> {
+    for (const timer of this.#timers) clearInterval(timer);
+    await this.#sync.settled();
+    try {
+      await this.#batcher.close();
+    } finally {
+      await this.#client.close();
+    }
+  }
+
+  #reportsUsage(feature: string): boolean {
+    const kind = this.#sync.featureKind(feature);
+    return kind === 'metered' || kind === 'credits';
+  }
+
+  /** Stamps a usage event once, queues it, and journals it for a refresh in progress. */
+  #recordUsage(
+    customer: string,
+    feature: string,
+    quantity: number,
+    timeMs: number,
+    idempotencyKey: string | undefined,
+  ): void {
+    this.#seq += 1;
+    const key = idempotencyKey ?? `${this.runtimeId}:${this.#seq}`;
+    this.#batcher.enqueue(this.#seq, { key, customer, feature, quantity, time: timeMs });
+    this.#sync.journal(customer, feature, quantity, timeMs);
+  }
+
+  /** Validates the arguments every recording call shares; returns the idempotency key. */
+  #validate(
+    customer: string,
+    quantity: number,
+    quantityField: string,
+    idempotencyKey?: string,
+  ): string | undefined {
+    assertIdentifier(customer, 'customer');
+    parseQuantity(quantity, quantityField);
+    if (idempotencyKey === undefined) return undefined;
+    return assertIdentifier(idempotencyKey, 'idempotencyKey');
+  }
+
+  /**
+   * Refuses new consumption once the queue of unacknowledged usage is full or the
+   * runtime is closing. Dropping the newest or oldest events would lose billable usage;
+   * refusing to record more keeps every allowed use billed.
+   */
+  #assertOpen(): void {
+    if (this.#closing !== null) {
+      throw new TollgateError('TOLLGATE_ERR_NOT_STARTED', 'the runtime is closed');
+    }
+    if (this.#batcher.size < this.#options.bufferMax) return;
+    publish(channelNames.bufferFull, {
+      runtimeId: this.runtimeId,
+      queued: this.#batcher.size,
+      bufferMax: this.#options.bufferMax,
+    });
+    throw new TollgateError(
+      'TOLLGATE_ERR_CONTROL_PLANE',
+      'usage is not being acknowledged by the control plane; consumption is paused',
+      { status: 503, detail: `${this.#batcher.size} usage events queued` },
+    );
+  }
+
+  #every(intervalMs: number, tick: () => void): void {
+    const timer = setInterval(tick, intervalMs);
+    // Background upkeep must never keep the process alive on its own.
+    timer.unref();
+    this.#timers.push(timer);
+  }
+
+  #logBackground(error: unknown, message: string, refreshing: boolean): void {
+    const channel = refreshing ? channelNames.refreshFailed : channelNames.usageFailed;
+    publish(channel, { runtimeId: this.runtimeId, error, message });
+    this.#options.logger?.warn({ err: error, runtimeId: this.runtimeId }, message);
+  }
+}
