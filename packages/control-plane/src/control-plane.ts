@@ -1,4 +1,4 @@
-import Fastify from 'fastify';
+import Fastify, { LogController } from 'fastify';
 import type { FastifyInstance } from 'fastify';
 import type { LoggerOptions } from 'pino';
 import type { Catalog } from '@tollgate/catalog';
@@ -54,7 +54,8 @@ export async function createControlPlane(options: ControlPlaneOptions): Promise<
   const store = new SqliteStore(options.databasePath ?? defaultDatabasePath, clock());
   const app = Fastify({
     logger: options.logger ?? { level: 'info' },
-    disableRequestLogging: true,
+    // Per-request logs are off; one debug line per response is written below.
+    logController: new LogController({ disableRequestLogging: true }),
     bodyLimit: usageBodyMaxBytes,
   });
 
