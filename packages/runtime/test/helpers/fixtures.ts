@@ -29,8 +29,9 @@ const denied: SnapshotEntitlement = {
 };
 
 /**
- * Four features of each reporting kind and two customers:
- * `cus_pro` has them all (100 api_calls a month, 100 credits, 2 credits per image);
+ * Five features of each kind that reports usage or not, and two customers:
+ * `cus_pro` has them all (100 api_calls a month, 100 credits, 2 credits per image and 1
+ * per chat message);
  * `cus_free` has only `api_calls`, with a limit of 3.
  */
 export function snapshotInput(version: number, usage: Usage = {}): SnapshotInput {
@@ -62,6 +63,13 @@ export function snapshotInput(version: number, usage: Usage = {}): SnapshotInput
         requiresSeat: false,
       },
       {
+        key: 'chat_message',
+        kind: FeatureKind.Credits,
+        currencyIndex: 0,
+        costPerUnit: 1,
+        requiresSeat: false,
+      },
+      {
         key: 'max_projects',
         kind: FeatureKind.Config,
         currencyIndex: 0,
@@ -77,6 +85,7 @@ export function snapshotInput(version: number, usage: Usage = {}): SnapshotInput
           entitled(100, usage.apiCallsUsed ?? 0, periodEndMs),
           entitled(null),
           entitled(null),
+          entitled(null),
           entitled(10),
         ],
         balances: [{ balance: usage.creditsBalance ?? 100, behavior: LimitBehavior.Hard }],
@@ -84,7 +93,7 @@ export function snapshotInput(version: number, usage: Usage = {}): SnapshotInput
       {
         id: 'cus_free',
         nextChangeAtMs: periodEndMs,
-        entitlements: [entitled(3, 0, periodEndMs), denied, denied, entitled(1)],
+        entitlements: [entitled(3, 0, periodEndMs), denied, denied, denied, entitled(1)],
         balances: [{ balance: 0, behavior: LimitBehavior.Hard }],
       },
     ],
