@@ -16,8 +16,6 @@ import * as S from './snapshot';
 
 const E_QUANTITY = 'quantity out of range';
 
-// @ts-ignore: decorator
-@inline
 function writeResult(
   reason: i32,
   flags: i32,
@@ -42,15 +40,11 @@ function deny(reason: i32): i32 {
   return writeResult(reason, M.FLAG_LIMIT_NULL | M.FLAG_REMAINING_NULL, 0, 0, 0, 0, 0);
 }
 
-// @ts-ignore: decorator
-@inline
 function entitlementRow(handle: i32, feature: i32): usize {
   return <usize>handle * S.featureCount + <usize>feature;
 }
 
 /** True when the row resets and nowMs has reached the reset: the end is exclusive. */
-// @ts-ignore: decorator
-@inline
 function hasRolledOver(row: usize, nowMs: f64): bool {
   const resetAtMs = load<i64>(row, L.E_RESET_AT_MS);
   return resetAtMs != 0 && nowMs >= <f64>resetAtMs;
@@ -107,8 +101,6 @@ function decideConfig(row: usize, quantity: i64): i32 {
   return writeResult(reason, flags, limit, quantity, remaining, 0, load<i64>(row, L.E_RESET_AT_MS));
 }
 
-// @ts-ignore: decorator
-@inline
 function balanceIndex(handle: i32, featureRow: usize): usize {
   return <usize>handle * S.currencyCount + <usize>load<u32>(featureRow, L.F_CURRENCY);
 }

@@ -9,12 +9,10 @@
 import * as L from './layout';
 import * as S from './snapshot';
 
-// @ts-ignore: decorator
-@inline
 function fnv1a32(bytes: usize, length: u32): u32 {
   let hash: u32 = 0x811c9dc5;
   for (let index: u32 = 0; index < length; index++) {
-    hash = (hash ^ <u32>load<u8>(bytes + index)) * 0x01000193;
+    hash = (hash ^ (<u32>load<u8>(bytes + index))) * 0x01000193;
   }
   return hash;
 }
@@ -39,7 +37,7 @@ export function findCustomer(idBytes: usize, length: u32): i32 {
   let slot = fnv1a32(idBytes, length) & S.slotMask;
   // The table is at most half full, so an empty slot ends the probe; the bound is a guard.
   for (let probes: u32 = 0; probes <= S.slotMask; probes++) {
-    const value = load<u32>(S.indexAt + (<usize>slot << 2));
+    const value = load<u32>(S.indexAt + ((<usize>slot) << 2));
     if (value == 0) return -1;
     const record = S.customersAt + <usize>(value - 1) * L.CUSTOMER_RECORD_SIZE;
     if (load<u32>(record, L.C_ID_LENGTH) == length) {

@@ -1,0 +1,4 @@
+/** Absolute path of the optimised evaluator (no assertions). */
+export declare const releaseWasmPath: string;
+/** Absolute path of the debug evaluator (assertions on, names kept). */
+export declare const debugWasmPath: string;

@@ -1,0 +1,243 @@
+import { readFile } from 'node:fs/promises';
+import { TollgateError } from '@tollgate/core';
+import type { Decision, Reason } from '@tollgate/core';
+import { debugWasmPath, releaseWasmPath } from '@tollgate/assembly';
+import { decodeCatalog, verifySnapshot } from '@tollgate/snapshot';
+import { Operation, makeDecision } from './amounts.js';
+import { assertEvaluatorAbi, loadError } from './abi.js';
+import type { EvaluatorExports } from './abi.js';
+import type { HandleEvaluator } from './handles.js';
+
+export interface WasmEvaluatorOptions {
+  /** Use the debug build: assertions on, slower. Default false. */
+  debug?: boolean;
+  /** Load the module from this file instead of the `@tollgate/assembly` build. */
+  wasmPath?: string;
+}
+
+const encoder = new TextEncoder();
+
+/** Compiled modules by path: compiling once lets many evaluators start cheaply. */
+const modules = new Map<string, Promise<WebAssembly.Module>>();
+
+/**
+ * Compiles (once per path) and instantiates the Wasm evaluator. Throws
+ * `TOLLGATE_ERR_ABI_MISMATCH` when the module is not the one this host was built for.
+ *
+ * @example
+ * ```ts
+ * const evaluator = await createWasmEvaluator();
+ * evaluator.load(snapshotBytes);
+ * const decision = evaluator.check('cus_1', evaluator.featureIndex('seats'), 1, Date.now());
+ * ```
+ */
+export async function createWasmEvaluator(
+  options: WasmEvaluatorOptions = {},
+): Promise<WasmEvaluator> {
+  const path = options.wasmPath ?? (options.debug === true ? debugWasmPath : releaseWasmPath);
+  let module = modules.get(path);
+  if (module === undefined) {
+    module = readFile(path).then((bytes) => WebAssembly.compile(bytes));
+    modules.set(path, module);
+  }
+  const memory: { current?: WebAssembly.Memory } = {};
+  const abort = (messageAt: number, fileAt: number, line: number, column: number): never => {
+    const where = `${readString(memory.current, fileAt)}:${line}:${column}`;
+    throw new TollgateError('TOLLGATE_ERR_INTERNAL', 'the evaluator failed an assertion', {
+      detail: `${readString(memory.current, messageAt)} at ${where}`,
+    });
+  };
+  const instance = await WebAssembly.instantiate(await module, { env: { abort } });
+  memory.current = instance.exports['memory'] as WebAssembly.Memory;
+  return new WasmEvaluator(instance.exports);
+}
+
+/**
+ * The evaluator compiled from AssemblyScript. Snapshot bytes live in its linear memory
+ * and are read in place; local accounting sits beside them. Create it with
+ * `createWasmEvaluator`.
+ */
+export class WasmEvaluator implements HandleEvaluator {
+  readonly #exports: EvaluatorExports;
+  readonly #idBufferAt: number;
+  readonly #resultAt: number;
+  readonly #batchCapacity: number;
+  readonly #idBytesMax: number;
+  #memoryBuffer: ArrayBuffer | undefined;
+  #bytes = new Uint8Array(0);
+  #idBytes = new Uint8Array(0);
+  #resultInts = new Int32Array(0);
+  #resultFloats = new Float64Array(0);
+  #featureIndexByKey = new Map<string, number>();
+  #snapshotVersion = 0;
+
+  /** Checks the ABI of `exports` first; prefer `createWasmEvaluator`. */
+  constructor(exports: WebAssembly.Exports) {
+    this.#exports = assertEvaluatorAbi(exports);
+    this.#exports._start?.();
+    this.#idBufferAt = this.#exports.tg_id_buffer();
+    this.#resultAt = this.#exports.tg_result_buffer();
+    this.#batchCapacity = this.#exports.tg_batch_capacity();
+    this.#idBytesMax = this.#exports.tg_id_bytes_max();
+    this.#refreshViews();
+  }
+
+  get snapshotVersion(): number {
+    return this.#snapshotVersion;
+  }
+
+  get usageWatermark(): number {
+    return this.#exports.tg_usage_watermark();
+  }
+
+  get createdAtMs(): number {
+    return this.#exports.tg_created_at_ms();
+  }
+
+  /** Bytes of linear memory the module holds: snapshots, accounting and buffers. */
+  get memoryBytes(): number {
+    return this.#exports.memory.buffer.byteLength;
+  }
+
+  load(bytes: Uint8Array): void {
+    // The checksum and the catalog are checked here, before anything is staged, so a
+    // failure leaves the active snapshot untouched; tg_load then checks the structure.
+    const header = verifySnapshot(bytes);
+    const { features } = decodeCatalog(bytes, header);
+    const { customerCount, featureCount, currencyCount } = header;
+    const exports = this.#exports;
+    const stagedAt = exports.tg_stage(bytes.length, customerCount, featureCount, currencyCount);
+    if (stagedAt === 0) {
+      throw new TollgateError('TOLLGATE_ERR_INTERNAL', 'the evaluator is out of memory', {
+        detail: `tg_stage refused ${bytes.length} bytes`,
+      });
+    }
+    this.#refreshViews();
+    this.#bytes.set(bytes, stagedAt);
+    const status = exports.tg_load();
+    if (status !== 0) throw loadError(status);
+
+    this.#featureIndexByKey = new Map(features.map((feature, index) => [feature.key, index]));
+    this.#snapshotVersion = exports.tg_snapshot_version();
+  }
+
+  featureIndex(key: string): number {
+    return this.#featureIndexByKey.get(key) ?? -1;
+  }
+
+  customerHandle(customerId: string): number {
+    this.#refreshViews();
+    const { read, written } = encoder.encodeInto(customerId, this.#idBytes);
+    // An id that does not fit the buffer is longer than any id a snapshot holds.
+    if (read !== customerId.length) return -1;
+    return this.#exports.tg_customer_handle(written);
+  }
+
+  check(customerId: string, feature: number, quantity: number, nowMs: number): Decision {
+    return this.#decide(Operation.Check, this.customerHandle(customerId), feature, quantity, nowMs);
+  }
+
+  checkHandle(handle: number, feature: number, quantity: number, nowMs: number): Decision {
+    return this.#decide(Operation.Check, handle, feature, quantity, nowMs);
+  }
+
+  consume(customerId: string, feature: number, quantity: number, nowMs: number): Decision {
+    const handle = this.customerHandle(customerId);
+    return this.#decide(Operation.Consume, handle, feature, quantity, nowMs);
+  }
+
+  hold(customerId: string, feature: number, quantity: number, nowMs: number): Decision {
+    return this.#decide(Operation.Hold, this.customerHandle(customerId), feature, quantity, nowMs);
+  }
+
+  release(customerId: string, feature: number, quantity: number, nowMs: number): void {
+    const handle = toIndex(this.customerHandle(customerId));
+    this.#exports.tg_release(handle, toIndex(feature), quantity, nowMs);
+  }
+
+  settle(customerId: string, feature: number, held: number, actual: number, nowMs: number): number {
+    const handle = toIndex(this.customerHandle(customerId));
+    return this.#exports.tg_settle(handle, toIndex(feature), held, actual, nowMs);
+  }
+
+  record(customerId: string, feature: number, quantity: number, nowMs: number): void {
+    const handle = toIndex(this.customerHandle(customerId));
+    this.#exports.tg_record(handle, toIndex(feature), quantity, nowMs);
+  }
+
+  /**
+   * Checks many requests in one call per `tg_batch_capacity()` of them and returns one
+   * reason per request (the numbers of `Reason`). Nothing is recorded.
+   */
+  checkBatch(
+    handles: Int32Array,
+    features: Int32Array,
+    quantities: Float64Array,
+    nowMs: number,
+    reasons: Uint8Array = new Uint8Array(handles.length),
+  ): Uint8Array {
+    const exports = this.#exports;
+    this.#refreshViews();
+    const memory = exports.memory.buffer;
+    const handlesIn = new Int32Array(memory, exports.tg_batch_buffer(0), this.#batchCapacity);
+    const featuresIn = new Int32Array(memory, exports.tg_batch_buffer(1), this.#batchCapacity);
+    const quantitiesIn = new Float64Array(memory, exports.tg_batch_buffer(2), this.#batchCapacity);
+    const reasonsOut = new Uint8Array(memory, exports.tg_batch_buffer(3), this.#batchCapacity);
+    for (let start = 0; start < handles.length; start += this.#batchCapacity) {
+      const end = Math.min(start + this.#batchCapacity, handles.length);
+      handlesIn.set(handles.subarray(start, end));
+      featuresIn.set(features.subarray(start, end));
+      quantitiesIn.set(quantities.subarray(start, end));
+      exports.tg_check_batch(end - start, nowMs);
+      reasons.set(reasonsOut.subarray(0, end - start), start);
+    }
+    return reasons;
+  }
+
+  #decide(
+    op: Operation,
+    handle: number,
+    feature: number,
+    quantity: number,
+    nowMs: number,
+  ): Decision {
+    const reason = this.#exports.tg_decide(op, toIndex(handle), toIndex(feature), quantity, nowMs);
+    // A decision never grows memory, so the views taken at the last load are current.
+    const ints = this.#resultInts;
+    const floats = this.#resultFloats;
+    return makeDecision(
+      reason as Reason,
+      ints[1] as number,
+      floats[1] as number,
+      floats[2] as number,
+      floats[3] as number,
+      floats[4] as number,
+      floats[5] as number,
+      this.#snapshotVersion,
+    );
+  }
+
+  /** Growing memory detaches the old buffer; views are rebuilt over the new one. */
+  #refreshViews(): void {
+    const buffer = this.#exports.memory.buffer;
+    if (buffer === this.#memoryBuffer) return;
+    this.#memoryBuffer = buffer;
+    this.#bytes = new Uint8Array(buffer);
+    // One byte more than an id may take, so an over-long id is seen as one.
+    this.#idBytes = new Uint8Array(buffer, this.#idBufferAt, this.#idBytesMax + 1);
+    this.#resultInts = new Int32Array(buffer, this.#resultAt, 2);
+    this.#resultFloats = new Float64Array(buffer, this.#resultAt, 6);
+  }
+}
+
+/** An index the module can take as i32: anything else becomes −1, which means unknown. */
+function toIndex(value: number): number {
+  return Number.isInteger(value) && value >= 0 && value <= 0x7fff_ffff ? value : -1;
+}
+
+/** Reads an AssemblyScript string: UTF-16 code units, byte length just before them. */
+function readString(memory: WebAssembly.Memory | undefined, at: number): string {
+  if (memory === undefined || at < 4 || at > memory.buffer.byteLength) return '?';
+  const byteLength = new DataView(memory.buffer).getUint32(at - 4, true);
+  return Buffer.from(memory.buffer, at, byteLength).toString('utf16le');
+}
