@@ -72,7 +72,7 @@ describe('control plane: the Quillstone timeline', () => {
     expect(remaining).toEqual({ promotional: 0, paid: 2_000 });
   });
 
-  it('grants the 1,000-credit pack expiring 2027-03-03 for a balance of 3,000 (step 6)', async () => {
+  it('grants the 1,000-credit pack, expiring 2027-03-03: balance 3,000 (step 6)', async () => {
     const bought = await harness.call('POST', '/v1/customers/acme/addons', {
       addon: 'credit_pack_1000',
       idempotency_key: 'pack-1',

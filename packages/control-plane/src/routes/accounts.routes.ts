@@ -1,4 +1,4 @@
-import type { FastifyInstance } from 'fastify';
+import type { FastifyInstance, FastifyRequest } from 'fastify';
 import { TollgateError, assertIdentifier, validationError } from '@tollgate/core';
 import { resolveLimit } from '../resolve-customer.js';
 import { usagePeriodAt, usageTotalKey } from '../usage/usage-period.js';
@@ -57,34 +57,37 @@ export function registerAccountRoutes(app: FastifyInstance, context: RouteContex
     });
   });
 
-  app.get<CustomerQuery>('/v1/customers/:id/usage', async (request) => {
-    const customerId = assertIdentifier(request.params.id, 'id');
-    const featureKey = assertIdentifier(request.query.feature, 'feature');
-    const feature = context.catalog.features.get(featureKey);
-    if (feature === undefined) {
-      throw new TollgateError('TOLLGATE_ERR_UNKNOWN_FEATURE', `feature: no feature ${featureKey}`, {
-        field: 'feature',
-      });
-    }
-    if (feature.kind !== 'metered') throw validationError('feature', 'expected a metered feature');
-    const nowMs = context.clock();
+  app.get<CustomerQuery>('/v1/customers/:id/usage', (request) => readUsage(context, request));
+}
 
-    return context.store.transaction(request.principal.environment, async (tx) => {
-      const customer = await loadCustomer(context, tx, customerId, nowMs);
-      const subscription = await tx.getSubscription(customerId);
-      const addons = await tx.listAddonPurchases(customerId);
-      const period = usagePeriodAt(feature, subscription?.anchorMs ?? customer.createdAtMs, nowMs);
-      const used = await tx.getUsage(usageTotalKey(customerId, feature, period));
-      const { limit } = resolveLimit(context.catalog, feature, subscription, addons);
-      return {
-        feature: featureKey,
-        period_start: formatInstant(period?.startMs ?? null),
-        period_end: formatInstant(period?.endMs ?? null),
-        used,
-        limit,
-        overage: limit === null ? 0 : Math.max(0, used - limit),
-      };
+/** Usage of one metered feature in the period containing now, with its limit and overage. */
+async function readUsage(context: RouteContext, request: FastifyRequest<CustomerQuery>) {
+  const customerId = assertIdentifier(request.params.id, 'id');
+  const featureKey = assertIdentifier(request.query.feature, 'feature');
+  const feature = context.catalog.features.get(featureKey);
+  if (feature === undefined) {
+    throw new TollgateError('TOLLGATE_ERR_UNKNOWN_FEATURE', `feature: no feature ${featureKey}`, {
+      field: 'feature',
     });
+  }
+  if (feature.kind !== 'metered') throw validationError('feature', 'expected a metered feature');
+  const nowMs = context.clock();
+
+  return context.store.transaction(request.principal.environment, async (tx) => {
+    const customer = await loadCustomer(context, tx, customerId, nowMs);
+    const subscription = await tx.getSubscription(customerId);
+    const addons = await tx.listAddonPurchases(customerId);
+    const period = usagePeriodAt(feature, subscription?.anchorMs ?? customer.createdAtMs, nowMs);
+    const used = await tx.getUsage(usageTotalKey(customerId, feature, period));
+    const { limit } = resolveLimit(context.catalog, feature, subscription, addons);
+    return {
+      feature: featureKey,
+      period_start: formatInstant(period?.startMs ?? null),
+      period_end: formatInstant(period?.endMs ?? null),
+      used,
+      limit,
+      overage: limit === null ? 0 : Math.max(0, used - limit),
+    };
   });
 }
 

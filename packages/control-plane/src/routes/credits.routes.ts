@@ -1,7 +1,9 @@
-import type { FastifyInstance } from 'fastify';
+import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import { assertIdentifier, parsePositiveQuantity, validationError } from '@tollgate/core';
 import { addMonths } from '@tollgate/catalog';
+import type { OneTimeGrantDefinition } from '@tollgate/catalog';
 import { grantCredits } from '../ledger/ledger.js';
+import type { NewGrant } from '../ledger/ledger.js';
 import type { GrantRow } from '../store/store.js';
 import {
   formatInstant,
@@ -15,113 +17,131 @@ import { once } from '../http/idempotency.js';
 import type { RouteContext } from './route-context.js';
 import { loadCustomer } from './route-context.js';
 
-type CustomerParams = { Params: { id: string } };
+type CustomerRequest = FastifyRequest<{ Params: { id: string } }>;
 
 /** `POST /v1/customers/:id/addons` and `POST /v1/customers/:id/grants`. Admin keys only. */
 export function registerCreditRoutes(app: FastifyInstance, context: RouteContext): void {
-  app.post<CustomerParams>('/v1/customers/:id/addons', async (request, reply) => {
-    const customerId = assertIdentifier(request.params.id, 'id');
-    const body = readBody(request.body);
-    const addonKey = readIdentifier(body, 'addon');
-    const idempotencyKey = readIdentifier(body, 'idempotency_key');
-    const addon = context.catalog.addons.get(addonKey);
-    if (addon === undefined) throw validationError('addon', `no add-on named ${addonKey}`);
-    const nowMs = context.clock();
-    const actor = request.principal.keyId;
-
-    const outcome = await context.store.transaction(request.principal.environment, async (tx) => {
-      await loadCustomer(context, tx, customerId, nowMs);
-      return once(tx, `addons:${customerId}`, idempotencyKey, body, async () => {
-        const purchase = await tx.insertAddonPurchase({
-          customerId,
-          addon: addonKey,
-          purchasedAtMs: nowMs,
-        });
-        const definition = addon.grant;
-        const grant =
-          definition === null
-            ? null
-            : await grantCredits(
-                tx,
-                {
-                  customerId,
-                  currency: definition.currency,
-                  category: definition.category,
-                  amount: definition.amount,
-                  priority: definition.priority,
-                  effectiveAtMs: nowMs,
-                  expiresAtMs:
-                    definition.expiresAfterMonths === null
-                      ? null
-                      : addMonths(nowMs, definition.expiresAfterMonths),
-                  costBasis: definition.costBasis,
-                  costBasisCurrency: definition.costBasisCurrency,
-                  sourceKey: `addon:${purchase.id}`,
-                  subscriptionId: null,
-                  recurringSlot: null,
-                  periodIndex: null,
-                },
-                { atMs: nowMs, actor, reference: `addon:${addonKey}`, idempotencyKey },
-              );
-        const purchased = { id: purchase.id, addon: addonKey, purchased_at: formatInstant(nowMs) };
-        return { status: 201, body: { ...purchased, grant: grant && grantJson(grant) } };
-      });
-    });
-    return reply.status(outcome.status).send(outcome.body);
-  });
-
-  app.post<CustomerParams>('/v1/customers/:id/grants', async (request, reply) => {
-    const customerId = assertIdentifier(request.params.id, 'id');
-    const body = readBody(request.body);
-    const currency = readIdentifier(body, 'currency');
-    if (!context.catalog.currencies.has(currency)) {
-      throw validationError('currency', `no currency named ${currency}`);
-    }
-    const amount = parsePositiveQuantity(body.amount, 'amount');
-    const category = readChoice(body, 'category', ['paid', 'promotional'] as const);
-    const expiresAtMs = readOptionalInstant(body, 'expires_at');
-    const priority = readOptionalQuantity(body, 'priority', 0);
-    const costBasis = readOptionalQuantity(body, 'cost_basis', 0);
-    const costBasisCurrency = body.cost_basis_currency ?? 'USD';
-    if (typeof costBasisCurrency !== 'string' || !/^[A-Z]{3}$/.test(costBasisCurrency)) {
-      throw validationError('cost_basis_currency', 'expected an ISO 4217 code such as USD');
-    }
-    const idempotencyKey = readIdentifier(body, 'idempotency_key');
-    const nowMs = context.clock();
-    if (expiresAtMs !== null && expiresAtMs <= nowMs) {
-      throw validationError('expires_at', 'expected an instant after now');
-    }
-
-    const outcome = await context.store.transaction(request.principal.environment, async (tx) => {
-      await loadCustomer(context, tx, customerId, nowMs);
-      return once(tx, `grants:${customerId}`, idempotencyKey, body, async () => {
-        const grant = await grantCredits(
-          tx,
-          {
-            customerId,
-            currency,
-            category,
-            amount,
-            priority,
-            effectiveAtMs: nowMs,
-            expiresAtMs,
-            costBasis,
-            costBasisCurrency,
-            sourceKey: `manual:${customerId}:${idempotencyKey}`,
-            subscriptionId: null,
-            recurringSlot: null,
-            periodIndex: null,
-          },
-          { atMs: nowMs, actor: request.principal.keyId, idempotencyKey },
-        );
-        return { status: 201, body: { currency, ...grantJson(grant) } };
-      });
-    });
-    return reply.status(outcome.status).send(outcome.body);
-  });
+  app.post('/v1/customers/:id/addons', (request: CustomerRequest, reply) =>
+    purchaseAddon(context, request, reply),
+  );
+  app.post('/v1/customers/:id/grants', (request: CustomerRequest, reply) =>
+    grantOnRequest(context, request, reply),
+  );
 }
 
-/** A grant as the API shows it. */
+/** Records a purchase: its entitlement changes apply from now, its one-time grant at once. */
+async function purchaseAddon(context: RouteContext, request: CustomerRequest, reply: FastifyReply) {
+  const customerId = assertIdentifier(request.params.id, 'id');
+  const body = readBody(request.body);
+  const addonKey = readIdentifier(body, 'addon');
+  const idempotencyKey = readIdentifier(body, 'idempotency_key');
+  const addon = context.catalog.addons.get(addonKey);
+  if (addon === undefined) throw validationError('addon', `no add-on named ${addonKey}`);
+  const nowMs = context.clock();
+  const actor = request.principal.keyId;
+
+  const outcome = await context.store.transaction(request.principal.environment, async (tx) => {
+    await loadCustomer(context, tx, customerId, nowMs);
+    return once(tx, `addons:${customerId}`, idempotencyKey, body, async () => {
+      const purchase = await tx.insertAddonPurchase({
+        customerId,
+        addon: addonKey,
+        purchasedAtMs: nowMs,
+      });
+      const grant =
+        addon.grant === null
+          ? null
+          : await grantCredits(tx, addonGrant(addon.grant, customerId, purchase.id, nowMs), {
+              atMs: nowMs,
+              actor,
+              reference: `addon:${addonKey}`,
+              idempotencyKey,
+            });
+      const purchased = { id: purchase.id, addon: addonKey, purchased_at: formatInstant(nowMs) };
+      return { status: 201, body: { ...purchased, grant: grant && grantJson(grant) } };
+    });
+  });
+  return reply.status(outcome.status).send(outcome.body);
+}
+
+function addonGrant(
+  definition: OneTimeGrantDefinition,
+  customerId: string,
+  purchaseId: number,
+  nowMs: number,
+): NewGrant {
+  const months = definition.expiresAfterMonths;
+  return {
+    customerId,
+    currency: definition.currency,
+    category: definition.category,
+    amount: definition.amount,
+    priority: definition.priority,
+    effectiveAtMs: nowMs,
+    expiresAtMs: months === null ? null : addMonths(nowMs, months),
+    costBasis: definition.costBasis,
+    costBasisCurrency: definition.costBasisCurrency,
+    sourceKey: `addon:${purchaseId}`,
+    subscriptionId: null,
+    recurringSlot: null,
+    periodIndex: null,
+  };
+}
+
+/** A grant made by hand: a promotion, a goodwill credit, a prepaid top-up. */
+async function grantOnRequest(
+  context: RouteContext,
+  request: CustomerRequest,
+  reply: FastifyReply,
+) {
+  const customerId = assertIdentifier(request.params.id, 'id');
+  const body = readBody(request.body);
+  const currency = readIdentifier(body, 'currency');
+  if (!context.catalog.currencies.has(currency)) {
+    throw validationError('currency', `no currency named ${currency}`);
+  }
+  const amount = parsePositiveQuantity(body.amount, 'amount');
+  const category = readChoice(body, 'category', ['paid', 'promotional'] as const);
+  const expiresAtMs = readOptionalInstant(body, 'expires_at');
+  const priority = readOptionalQuantity(body, 'priority', 0);
+  const costBasis = readOptionalQuantity(body, 'cost_basis', 0);
+  const costBasisCurrency = body.cost_basis_currency ?? 'USD';
+  if (typeof costBasisCurrency !== 'string' || !/^[A-Z]{3}$/.test(costBasisCurrency)) {
+    throw validationError('cost_basis_currency', 'expected an ISO 4217 code such as USD');
+  }
+  const idempotencyKey = readIdentifier(body, 'idempotency_key');
+  const nowMs = context.clock();
+  if (expiresAtMs !== null && expiresAtMs <= nowMs) {
+    throw validationError('expires_at', 'expected an instant after now');
+  }
+  const grant: NewGrant = {
+    customerId,
+    currency,
+    category,
+    amount,
+    priority,
+    effectiveAtMs: nowMs,
+    expiresAtMs,
+    costBasis,
+    costBasisCurrency,
+    sourceKey: `manual:${customerId}:${idempotencyKey}`,
+    subscriptionId: null,
+    recurringSlot: null,
+    periodIndex: null,
+  };
+
+  const outcome = await context.store.transaction(request.principal.environment, async (tx) => {
+    await loadCustomer(context, tx, customerId, nowMs);
+    return once(tx, `grants:${customerId}`, idempotencyKey, body, async () => {
+      const actor = request.principal.keyId;
+      const row = await grantCredits(tx, grant, { atMs: nowMs, actor, idempotencyKey });
+      return { status: 201, body: { currency, ...grantJson(row) } };
+    });
+  });
+  return reply.status(outcome.status).send(outcome.body);
+}
+
+/** A grant as the API shows it; instants as RFC 3339 strings. */
 export function grantJson(grant: GrantRow) {
   return {
     id: grant.id,
