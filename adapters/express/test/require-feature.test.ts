@@ -120,7 +120,7 @@ describe('requireFeature', () => {
       status: 402,
       reason: 'insufficient_credits',
       limit: null,
-      used: 0,
+      used: 102,
       remaining: 100,
       reset_at: null,
       snapshot_version: 1,

@@ -25,8 +25,14 @@ export interface ReserveResult {
 }
 
 export interface SettleResult {
-  /** The quantity charged, in the feature's unit (never above what a hard limit covers). */
+  /**
+   * The quantity charged, in the feature's unit: what the usage event reports. Under a
+   * hard limit it never exceeds what the balance covered; when the balance covered part
+   * of a unit's credit cost, that unit counts as charged.
+   */
   charged: number;
+  /** What the charge took from the balance: credits for a credits feature, else `charged`. */
+  cost: number;
   outcome: ReservationOutcome;
 }
 
@@ -141,7 +147,7 @@ class Runtime implements Tollgate {
   }
 
   featureKind(feature: string): FeatureKindName | null {
-    return this.#sync.featureKind(feature);
+    return this.#sync.featureTerms(feature)?.kind ?? null;
   }
 
   get usageStats(): Readonly<UsageStats> {
@@ -214,13 +220,14 @@ class Runtime implements Tollgate {
     const nowMs = this.#options.clock();
     parseQuantity(actual, 'actual');
     this.#reservations.expire(nowMs);
-    const result = this.#reservations.settle(reservation, actual, nowMs);
-    if (result.charged > 0) {
+    const { charged: cost, outcome } = this.#reservations.settle(reservation, actual, nowMs);
+    const charged = this.#unitsOf(reservation.feature, cost, actual);
+    if (charged > 0) {
       const { customer, feature } = reservation;
       const key = this.#reservationKeys.get(reservation);
-      this.#recordUsage(customer, feature, result.charged, nowMs, key);
+      this.#recordUsage(customer, feature, charged, nowMs, key);
     }
-    return result;
+    return { charged, cost, outcome };
   }
 
   release(reservation: Reservation): ReservationOutcome {
@@ -254,8 +261,20 @@ class Runtime implements Tollgate {
   }
 
   #reportsUsage(feature: string): boolean {
-    const kind = this.#sync.featureKind(feature);
+    const kind = this.#sync.featureTerms(feature)?.kind;
     return kind === 'metered' || kind === 'credits';
+  }
+
+  /**
+   * Converts what the evaluator charged into the feature's unit. A credits charge capped
+   * by a hard limit can cover part of a unit; that unit is reported whole, because the
+   * control plane caps its debit at the balance the same way and records the shortfall.
+   */
+  #unitsOf(feature: string, cost: number, actual: number): number {
+    const terms = this.#sync.featureTerms(feature);
+    if (terms?.kind !== 'credits') return cost;
+    if (terms.costPerUnit === 0) return 0;
+    return Math.min(actual, Math.ceil(cost / terms.costPerUnit));
   }
 
   /** Stamps a usage event once, queues it, and journals it for a refresh in progress. */

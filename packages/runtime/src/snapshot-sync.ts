@@ -8,6 +8,13 @@ import { channelNames, publish } from './diagnostics.js';
 import type { ReservationBook } from './reservations.js';
 import type { UsageBatcher } from './usage-batcher.js';
 
+/** What the runtime needs to know of a feature beyond the evaluator's decisions. */
+export interface FeatureTerms {
+  kind: FeatureKindName;
+  /** Credits one unit costs; 0 for kinds other than credits. */
+  costPerUnit: number;
+}
+
 /** A consumption recorded locally while a refresh was in progress. */
 interface JournalEntry {
   customer: string;
@@ -44,7 +51,7 @@ export class SnapshotSync {
   readonly #parts: SnapshotSyncParts;
   #journal: JournalEntry[] | null = null;
   #inFlight: Promise<boolean> | null = null;
-  #kindByFeature = new Map<string, FeatureKindName>();
+  #featureByKey = new Map<string, FeatureTerms>();
 
   constructor(parts: SnapshotSyncParts) {
     this.#parts = parts;
@@ -54,9 +61,9 @@ export class SnapshotSync {
     return this.#inFlight !== null;
   }
 
-  /** The kind of a feature in the loaded snapshot; null when the snapshot lacks it. */
-  featureKind(feature: string): FeatureKindName | null {
-    return this.#kindByFeature.get(feature) ?? null;
+  /** The kind and unit cost of a feature in the loaded snapshot; null when it lacks it. */
+  featureTerms(feature: string): FeatureTerms | null {
+    return this.#featureByKey.get(feature) ?? null;
   }
 
   /** Notes a consumption that the snapshot being fetched will not include. */
@@ -147,8 +154,11 @@ export class SnapshotSync {
     } catch (cause) {
       throw this.#refused(cause, header.snapshotVersion);
     }
-    this.#kindByFeature = new Map(
-      features.map((feature) => [feature.key, featureKindNames[feature.kind - 1]!]),
+    this.#featureByKey = new Map(
+      features.map((feature) => [
+        feature.key,
+        { kind: featureKindNames[feature.kind - 1]!, costPerUnit: feature.costPerUnit },
+      ]),
     );
     publish(channelNames.snapshotLoaded, {
       runtimeId,

@@ -1,13 +1,13 @@
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { Reason } from '@tollgate/core';
 import { periodEndMs } from './helpers/fixtures.js';
-import { startHarness } from './helpers/harness.js';
+import { evaluatorKinds, startHarness } from './helpers/harness.js';
 import type { Harness } from './helpers/harness.js';
 
-describe('runtime decisions', () => {
+describe.each(evaluatorKinds)('runtime decisions (%s evaluator)', (evaluator) => {
   let harness: Harness;
   beforeEach(async () => {
-    harness = await startHarness();
+    harness = await startHarness({ evaluator });
   });
   afterEach(async () => {
     await harness.stop();

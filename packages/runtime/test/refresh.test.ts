@@ -1,10 +1,10 @@
 import { afterEach, describe, expect, it } from 'vitest';
 import { encodeSnapshot } from '@tollgate/snapshot';
 import { snapshotInput } from './helpers/fixtures.js';
-import { startHarness } from './helpers/harness.js';
+import { evaluatorKinds, startHarness } from './helpers/harness.js';
 import type { Harness } from './helpers/harness.js';
 
-describe('refresh', () => {
+describe.each(evaluatorKinds)('refresh (%s evaluator)', (evaluator) => {
   let harness: Harness | undefined;
   afterEach(async () => {
     await harness?.stop();
@@ -17,7 +17,7 @@ describe('refresh', () => {
     // The first snapshot is served while startHarness is still running.
     let started: Harness | undefined;
     const apiCallsUsed = (): number => started?.stub.total('cus_pro', 'api_calls') ?? 0;
-    started = await startHarness({}, () =>
+    started = await startHarness({ evaluator }, () =>
       snapshotInput(version.value, { apiCallsUsed: apiCallsUsed() }),
     );
     return { harness: started, version };
@@ -75,13 +75,13 @@ describe('refresh', () => {
   });
 
   it('keeps the snapshot it holds when the control plane has nothing newer', async () => {
-    harness = await startHarness();
+    harness = await startHarness({ evaluator });
     await expect(harness.tollgate.refresh()).resolves.toBe(false);
     expect(harness.tollgate.snapshotVersion).toBe(1);
   });
 
   it('refuses a snapshot older than the one held and keeps serving', async () => {
-    harness = await startHarness({}, () => snapshotInput(5));
+    harness = await startHarness({ evaluator }, () => snapshotInput(5));
     const { tollgate, stub } = harness;
     tollgate.consume('cus_pro', 'api_calls', 2);
     stub.serve(() => snapshotInput(4));
@@ -93,7 +93,7 @@ describe('refresh', () => {
   });
 
   it('refuses a corrupt snapshot and keeps serving the old one', async () => {
-    harness = await startHarness();
+    harness = await startHarness({ evaluator });
     const { tollgate, stub } = harness;
     tollgate.consume('cus_pro', 'api_calls', 2);
     const bytes = encodeSnapshot(snapshotInput(2));

@@ -2,13 +2,13 @@ import diagnosticsChannel from 'node:diagnostics_channel';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { channelNames } from '../src/index.js';
 import { snapshotInput } from './helpers/fixtures.js';
-import { startHarness } from './helpers/harness.js';
+import { evaluatorKinds, startHarness } from './helpers/harness.js';
 import type { Harness } from './helpers/harness.js';
 
-describe('reservations', () => {
+describe.each(evaluatorKinds)('reservations (%s evaluator)', (evaluator) => {
   let harness: Harness;
   beforeEach(async () => {
-    harness = await startHarness({ reservationTtlMs: 60_000 });
+    harness = await startHarness({ evaluator, reservationTtlMs: 60_000 });
   });
   afterEach(async () => {
     await harness.stop();
@@ -33,8 +33,12 @@ describe('reservations', () => {
     const { reservation } = tollgate.reserve('cus_pro', 'image_generate', 10, {
       idempotencyKey: 'job-7',
     });
-    expect(tollgate.settle(reservation!, 4)).toEqual({ charged: 4, outcome: 'settled' });
-    expect(tollgate.settle(reservation!, 4)).toEqual({ charged: 0, outcome: 'already_settled' });
+    expect(tollgate.settle(reservation!, 4)).toEqual({ charged: 4, cost: 8, outcome: 'settled' });
+    expect(tollgate.settle(reservation!, 4)).toEqual({
+      charged: 0,
+      cost: 0,
+      outcome: 'already_settled',
+    });
     expect(tollgate.release(reservation!)).toBe('already_settled');
     expect(tollgate.check('cus_pro', 'image_generate').remaining).toBe(92);
     await tollgate.flush();
@@ -46,7 +50,11 @@ describe('reservations', () => {
     const { reservation } = tollgate.reserve('cus_pro', 'image_generate', 10);
     expect(tollgate.release(reservation!)).toBe('released');
     expect(tollgate.release(reservation!)).toBe('already_released');
-    expect(tollgate.settle(reservation!, 10)).toEqual({ charged: 0, outcome: 'already_released' });
+    expect(tollgate.settle(reservation!, 10)).toEqual({
+      charged: 0,
+      cost: 0,
+      outcome: 'already_released',
+    });
     expect(tollgate.check('cus_pro', 'image_generate').remaining).toBe(100);
     await tollgate.flush();
     expect(stub.usageRequests).toBe(0);
@@ -82,7 +90,7 @@ describe('reservations', () => {
     const { tollgate, clock } = harness;
     const { reservation } = tollgate.reserve('cus_pro', 'image_generate', 30);
     clock.advance(60_000);
-    expect(tollgate.settle(reservation!, 5)).toEqual({ charged: 5, outcome: 'expired' });
+    expect(tollgate.settle(reservation!, 5)).toEqual({ charged: 5, cost: 10, outcome: 'expired' });
     expect(tollgate.check('cus_pro', 'image_generate').remaining).toBe(90);
   });
 

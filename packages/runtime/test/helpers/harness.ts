@@ -3,8 +3,10 @@ import { createTollgate } from '../../src/index.js';
 import type { Tollgate, TollgateOptions } from '../../src/index.js';
 import { ControlPlaneStub, runtimeKey } from './control-plane-stub.js';
 import type { SnapshotSource } from './control-plane-stub.js';
-import { FakeEvaluator } from './fake-evaluator.js';
 import { snapshotInput, startMs } from './fixtures.js';
+
+/** Both evaluators, for suites that must hold for each. */
+export const evaluatorKinds = ['wasm', 'reference'] as const;
 
 export interface Harness {
   stub: ControlPlaneStub;
@@ -16,7 +18,8 @@ export interface Harness {
 /**
  * Starts a stand-in control plane and a runtime against it, at a fixed instant. Batches
  * wait for an explicit flush unless `batch` says otherwise, so tests decide when usage
- * is delivered; retries back off by a few milliseconds only.
+ * is delivered; retries back off by a few milliseconds only. The Wasm evaluator is the
+ * default; suites that must hold for both evaluators run once with each.
  */
 export async function startHarness(
   options: Partial<TollgateOptions> = {},
@@ -28,7 +31,7 @@ export async function startHarness(
     const tollgate = await createTollgate({
       controlPlaneUrl: stub.url,
       apiKey: runtimeKey,
-      evaluator: new FakeEvaluator(),
+      evaluator: 'wasm',
       clock: clock.now,
       batch: { maxEvents: 1000, maxDelayMs: 3_600_000 },
       retry: { baseDelayMs: 2, delayMaxMs: 10, attemptsMax: 5 },
