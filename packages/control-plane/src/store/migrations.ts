@@ -1,4 +1,4 @@
-import type { SqliteDatabase } from 'better-sqlite3';
+import type { Database as SqliteDatabase } from 'better-sqlite3';
 
 /**
  * Versioned schema migrations, applied in order on start. A migration is never edited once
@@ -127,7 +127,9 @@ export function migrate(database: SqliteDatabase, nowMs: number): number {
   database.exec(`CREATE TABLE IF NOT EXISTS schema_migrations (
     version INTEGER PRIMARY KEY, name TEXT NOT NULL, applied_at_ms INTEGER NOT NULL)`);
   const row = database
-    .prepare<{ version: number | null }>('SELECT max(version) AS version FROM schema_migrations')
+    .prepare<[], { version: number | null }>(
+      'SELECT max(version) AS version FROM schema_migrations',
+    )
     .get();
   const current = row?.version ?? 0;
 

@@ -1,7 +1,7 @@
 import { mkdirSync } from 'node:fs';
 import { dirname } from 'node:path';
 import Database from 'better-sqlite3';
-import type { SqliteDatabase } from 'better-sqlite3';
+import type { Database as SqliteDatabase } from 'better-sqlite3';
 import { migrate } from './migrations.js';
 import { SqliteTransaction } from './sqlite-transaction.js';
 import type { Store, StoreTransaction } from './store.js';

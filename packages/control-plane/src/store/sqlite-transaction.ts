@@ -1,4 +1,4 @@
-import type { SqliteDatabase, SqliteStatement } from 'better-sqlite3';
+import type { Database as SqliteDatabase, Statement as SqliteStatement } from 'better-sqlite3';
 import type {
   AddonPurchaseRow,
   CustomerRow,
