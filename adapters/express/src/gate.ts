@@ -1,13 +1,9 @@
-import { isTollgateError, parseQuantity } from '@tollgate/core';
-import type { TollgateError } from '@tollgate/core';
+import { isTollgateError } from '@tollgate/core';
 import type { Tollgate } from '@tollgate/runtime';
-import type { ErrorRequestHandler, Request, RequestHandler, Response } from 'express';
-import { sendDenial, setRateLimitHeaders } from './problem.js';
-import type { TollgateRequestContext } from './request-context.js';
-import { customerOf, idempotencyKeyOf, quantityOf } from './request-inputs.js';
+import type { ErrorRequestHandler, RequestHandler } from 'express';
 import type { CustomerSource, QuantitySource } from './request-inputs.js';
-import { settleWhenFinished } from './settlement.js';
-import type { PendingSettlement } from './settlement.js';
+import { requireFeatureMiddleware, sendError } from './require-feature.js';
+import type { GateSettings } from './require-feature.js';
 
 export interface ExpressTollgateOptions {
   /** A header name (default `tollgate-customer`) or a function of the request. */
@@ -52,89 +48,28 @@ export function createExpressTollgate(
   runtime: Tollgate,
   options: ExpressTollgateOptions = {},
 ): ExpressTollgate {
-  const customerSource = options.customer ?? 'tollgate-customer';
-  const chargeClientErrors = options.chargeClientErrors ?? false;
-  // The error handler finds the hold of a failed request here, to release it.
-  const pendingByRequest = new WeakMap<Request, PendingSettlement>();
-
-  function requireFeature(feature: string, featureOptions: RequireFeatureOptions = {}) {
-    const quantitySource = featureOptions.quantity ?? 1;
-    if (typeof quantitySource === 'number') parseQuantity(quantitySource, 'quantity');
-
-    const middleware: RequestHandler = (req, res, next) => {
-      let reserved;
-      try {
-        const customer = customerOf(req, customerSource);
-        const quantity = quantityOf(req, quantitySource);
-        const idempotencyKey = idempotencyKeyOf(req);
-        reserved = {
-          customer,
-          ...runtime.reserve(customer, feature, quantity, { idempotencyKey }),
-        };
-      } catch (error) {
-        if (isTollgateError(error)) sendError(res, error);
-        else next(error);
-        return;
-      }
-
-      const { customer, decision, reservation } = reserved;
-      const nowMs = runtime.now();
-      if (runtime.featureKind(feature) === 'metered') {
-        setRateLimitHeaders(res, feature, decision, nowMs);
-      }
-      if (reservation === null) {
-        sendDenial(res, decision, nowMs);
-        return;
-      }
-
-      const pending: PendingSettlement = {
-        runtime,
-        reservation,
-        actual: null,
-        failed: false,
-        done: false,
-      };
-      pendingByRequest.set(req, pending);
-      req.tollgate = contextOf(pending, customer, feature, decision);
-      settleWhenFinished(res, pending, chargeClientErrors);
-      next();
-    };
-    return middleware;
-  }
-
-  function errorHandler(): ErrorRequestHandler {
-    return (error, req, res, next) => {
-      const pending = pendingByRequest.get(req);
-      if (pending !== undefined) pending.failed = true;
-      if (!isTollgateError(error) || res.headersSent) {
-        next(error);
-        return;
-      }
-      sendError(res, error);
-    };
-  }
-
-  return { requireFeature, errorHandler };
-}
-
-function contextOf(
-  pending: PendingSettlement,
-  customer: string,
-  feature: string,
-  decision: TollgateRequestContext['decision'],
-): TollgateRequestContext {
+  const settings: GateSettings = {
+    runtime,
+    customerSource: options.customer ?? 'tollgate-customer',
+    chargeClientErrors: options.chargeClientErrors ?? false,
+    pendingByRequest: new WeakMap(),
+  };
   return {
-    customer,
-    feature,
-    decision,
-    reservation: pending.reservation,
-    runtime: pending.runtime,
-    setActual(quantity: number): void {
-      pending.actual = parseQuantity(quantity, 'actual');
-    },
+    requireFeature: (feature, featureOptions = {}) =>
+      requireFeatureMiddleware(settings, feature, featureOptions.quantity ?? 1),
+    errorHandler: () => errorHandler(settings),
   };
 }
 
-function sendError(res: Response, error: TollgateError): void {
-  res.status(error.status).json(error.toJSON());
+/** Marks the request's hold for release, then answers TollgateErrors and passes others on. */
+function errorHandler(settings: GateSettings): ErrorRequestHandler {
+  return (error, req, res, next) => {
+    const pending = settings.pendingByRequest.get(req);
+    if (pending !== undefined) pending.failed = true;
+    if (!isTollgateError(error) || res.headersSent) {
+      next(error);
+      return;
+    }
+    sendError(res, error);
+  };
 }

@@ -1,5 +1,5 @@
 export { createTollgate } from './runtime.js';
-export type { Tollgate, ConsumeOptions, ReserveResult, SettleResult } from './runtime.js';
+export type { Tollgate, ConsumeOptions, ReserveResult, SettleResult } from './tollgate.js';
 export type { TollgateOptions } from './options.js';
 export type { Reservation, ReservationOutcome } from './reservations.js';
 export type { UsageStats, RetryOptions } from './usage-batcher.js';

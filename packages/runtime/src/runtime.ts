@@ -9,60 +9,10 @@ import { resolveOptions } from './options.js';
 import type { ResolvedOptions, TollgateOptions } from './options.js';
 import { ReservationBook } from './reservations.js';
 import type { Reservation, ReservationOutcome } from './reservations.js';
+import type { ConsumeOptions, ReserveResult, SettleResult, Tollgate } from './tollgate.js';
 import { SnapshotSync } from './snapshot-sync.js';
 import { UsageBatcher } from './usage-batcher.js';
 import type { UsageStats } from './usage-batcher.js';
-
-export interface ConsumeOptions {
-  /** Makes a retried call return the first decision and record nothing again. */
-  idempotencyKey?: string;
-}
-
-export interface ReserveResult {
-  decision: Decision;
-  /** Null when the decision denied the request: nothing is held. */
-  reservation: Reservation | null;
-}
-
-export interface SettleResult {
-  /**
-   * The quantity charged, in the feature's unit: what the usage event reports. Under a
-   * hard limit it never exceeds what the balance covered; when the balance covered part
-   * of a unit's credit cost, that unit counts as charged.
-   */
-  charged: number;
-  /** What the charge took from the balance: credits for a credits feature, else `charged`. */
-  cost: number;
-  outcome: ReservationOutcome;
-}
-
-/**
- * A usage runtime: answers decisions from the loaded snapshot in process and reports
- * usage to the control plane in the background. Create one with `createTollgate`.
- */
-export interface Tollgate {
-  readonly runtimeId: string;
-  /** The version of the snapshot decisions come from. */
-  readonly snapshotVersion: number;
-  readonly usageStats: Readonly<UsageStats>;
-  /** The instant decisions are made at, from the runtime's clock (epoch ms). */
-  now(): number;
-  /** The kind of a feature in the loaded snapshot; null when it has no such feature. */
-  featureKind(feature: string): FeatureKindName | null;
-  check(customer: string, feature: string, quantity?: number): Decision;
-  consume(customer: string, feature: string, quantity?: number, options?: ConsumeOptions): Decision;
-  reserve(
-    customer: string,
-    feature: string,
-    estimate: number,
-    options?: ConsumeOptions,
-  ): ReserveResult;
-  settle(reservation: Reservation, actual: number): SettleResult;
-  release(reservation: Reservation): ReservationOutcome;
-  refresh(): Promise<boolean>;
-  flush(): Promise<void>;
-  close(): Promise<void>;
-}
 
 /**
  * Creates a runtime and loads its first snapshot before resolving.

@@ -101,7 +101,7 @@ describe('usage reporting', () => {
     );
   });
 
-  it('refuses new consumption with a coded 503 once bufferMax events are unacknowledged', async () => {
+  it('refuses consumption with a coded 503 once bufferMax events wait unacknowledged', async () => {
     harness = await startHarness({ bufferMax: 2, batch: { maxEvents: 2, maxDelayMs: 3_600_000 } });
     const { tollgate, stub } = harness;
     const full = listen(channelNames.bufferFull);

@@ -1,0 +1,80 @@
+import type { Decision, FeatureKindName } from '@tollgate/core';
+import type { Reservation, ReservationOutcome } from './reservations.js';
+import type { UsageStats } from './usage-batcher.js';
+
+export interface ConsumeOptions {
+  /** Makes a retried call return the first decision and record nothing again. */
+  idempotencyKey?: string;
+}
+
+export interface ReserveResult {
+  decision: Decision;
+  /** Null when the decision denied the request: nothing is held. */
+  reservation: Reservation | null;
+}
+
+export interface SettleResult {
+  /**
+   * The quantity charged, in the feature's unit: what the usage event reports. Under a
+   * hard limit it never exceeds what the balance covered; when the balance covered part
+   * of a unit's credit cost, that unit counts as charged.
+   */
+  charged: number;
+  /** What the charge took from the balance: credits for a credits feature, else `charged`. */
+  cost: number;
+  outcome: ReservationOutcome;
+}
+
+/**
+ * A usage runtime: answers decisions from the loaded snapshot in process and reports
+ * usage to the control plane in the background. Create one with `createTollgate`.
+ *
+ * Every decision method is synchronous and makes no network call. Quantities are
+ * integers in the feature's unit; customers and idempotency keys are identifiers.
+ *
+ * @example
+ * const { decision, reservation } = tollgate.reserve('cus_42', 'ai_tokens', 4000);
+ * if (reservation !== null) {
+ *   const reply = await model.complete(prompt);
+ *   tollgate.settle(reservation, reply.usage.totalTokens);
+ * }
+ */
+export interface Tollgate {
+  /** Identifies this runtime in generated usage keys (`<runtimeId>:<seq>`) and diagnostics. */
+  readonly runtimeId: string;
+  /** The version of the snapshot decisions come from. */
+  readonly snapshotVersion: number;
+  /** Usage events queued, accepted, duplicate and dropped since the runtime started. */
+  readonly usageStats: Readonly<UsageStats>;
+  /** The instant decisions are made at, from the runtime's clock (epoch ms). */
+  now(): number;
+  /** The kind of a feature in the loaded snapshot; null when it has no such feature. */
+  featureKind(feature: string): FeatureKindName | null;
+  /** Decides whether `quantity` could be used now, recording nothing. */
+  check(customer: string, feature: string, quantity?: number): Decision;
+  /**
+   * Decides and, when allowed, records the use and queues a usage event (metered and
+   * credits features only). A repeated idempotency key returns the first decision.
+   */
+  consume(customer: string, feature: string, quantity?: number, options?: ConsumeOptions): Decision;
+  /** Decides as `consume` would and, when allowed, holds `estimate` until settled. */
+  reserve(
+    customer: string,
+    feature: string,
+    estimate: number,
+    options?: ConsumeOptions,
+  ): ReserveResult;
+  /** Turns the hold into a use of `actual` and queues its usage event. Idempotent. */
+  settle(reservation: Reservation, actual: number): SettleResult;
+  /** Gives the hold back; nothing is charged. Idempotent. */
+  release(reservation: Reservation): ReservationOutcome;
+  /**
+   * Swaps in a newer snapshot under the carry-over rule; resolves true when one was
+   * loaded. Rejects with `TOLLGATE_ERR_SNAPSHOT_OLDER` or `_CORRUPT`, keeping the one held.
+   */
+  refresh(): Promise<boolean>;
+  /** Delivers every queued usage event; rejects with `TOLLGATE_ERR_CONTROL_PLANE`. */
+  flush(): Promise<void>;
+  /** Stops the timers and delivers every queued usage event. Later consumption throws. */
+  close(): Promise<void>;
+}
