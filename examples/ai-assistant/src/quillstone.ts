@@ -230,7 +230,7 @@ async function runCredits(scenario: Scenario): Promise<void> {
       ['balance', acme.balance, 3000],
       [
         'expiry entries',
-        expiries.map((entry) => [Math.abs(entry.amount), entry.time]),
+        expiries.map((entry) => [Math.abs(entry.amount), entry.at]),
         [[800, '2026-04-01T00:00:00.000Z']],
       ],
     ],

@@ -23,7 +23,7 @@ export interface Balance {
 export interface LedgerEntry {
   kind: string;
   amount: number;
-  time: string;
+  at: string;
   idempotency_key?: string | null;
   feature?: string | null;
 }
