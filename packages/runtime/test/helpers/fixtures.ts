@@ -29,10 +29,10 @@ const denied: SnapshotEntitlement = {
 };
 
 /**
- * Five features of each kind that reports usage or not, and two customers:
+ * Five features (metered, two credits, boolean, config) and two customers:
  * `cus_pro` has them all (100 api_calls a month, 100 credits, 2 credits per image and 1
  * per chat message);
- * `cus_free` has only `api_calls`, with a limit of 3.
+ * `cus_free` has `api_calls` with a limit of 3 and `max_projects` with a limit of 1.
  */
 export function snapshotInput(version: number, usage: Usage = {}): SnapshotInput {
   return {
