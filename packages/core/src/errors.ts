@@ -32,6 +32,10 @@ export const errorCatalog = {
   TOLLGATE_ERR_RESERVATION_NOT_FOUND: { status: 404, title: 'No such reservation' },
   TOLLGATE_ERR_CONTROL_PLANE: { status: 502, title: 'The control plane did not answer' },
   TOLLGATE_ERR_NOT_STARTED: { status: 503, title: 'The runtime has no snapshot yet' },
+  TOLLGATE_ERR_USAGE_BUFFER_FULL: {
+    status: 503,
+    title: 'Too many usage events are waiting for the control plane',
+  },
   TOLLGATE_ERR_INTERNAL: { status: 500, title: 'Internal error' },
 } as const satisfies Record<string, { status: number; title: string }>;
 

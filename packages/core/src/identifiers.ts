@@ -7,7 +7,7 @@ export function isIdentifier(value: unknown): value is string {
   return typeof value === 'string' && identifierPattern.test(value);
 }
 
-/** Returns `value` when it is a valid identifier; throws `InvalidIdentifierError` naming `field`. */
+/** Returns `value` when it is a valid identifier; else throws `InvalidIdentifierError`. */
 export function assertIdentifier(value: unknown, field: string): string {
   if (!isIdentifier(value)) throw new InvalidIdentifierError(field);
   return value;

@@ -270,9 +270,9 @@ class Runtime implements Tollgate {
       bufferMax: this.#options.bufferMax,
     });
     throw new TollgateError(
-      'TOLLGATE_ERR_CONTROL_PLANE',
+      'TOLLGATE_ERR_USAGE_BUFFER_FULL',
       'usage is not being acknowledged by the control plane; consumption is paused',
-      { status: 503, detail: `${this.#batcher.size} usage events queued` },
+      { detail: `${this.#batcher.size} usage events queued` },
     );
   }
 

@@ -109,7 +109,7 @@ describe('usage reporting', () => {
     tollgate.consume('cus_pro', 'api_calls');
     tollgate.consume('cus_pro', 'api_calls');
     expect(() => tollgate.consume('cus_pro', 'api_calls')).toThrow(
-      expect.objectContaining({ code: 'TOLLGATE_ERR_CONTROL_PLANE', status: 503 }),
+      expect.objectContaining({ code: 'TOLLGATE_ERR_USAGE_BUFFER_FULL', status: 503 }),
     );
     expect(tollgate.check('cus_pro', 'api_calls').used).toBe(2);
     full.stop();
