@@ -145,7 +145,8 @@ function apply(evaluator: HandleEvaluator, step: Step, bytes: Uint8Array): strin
         evaluator.load(bytes);
         return `loaded ${evaluator.snapshotVersion}`;
       } catch (error) {
-        return `${isTollgateError(error) ? error.code : String(error)} ${evaluator.snapshotVersion}`;
+        const code = isTollgateError(error) ? error.code : String(error);
+        return `${code} ${evaluator.snapshotVersion}`;
       }
   }
 }
