@@ -1,5 +1,6 @@
 #!/usr/bin/env node
 import { Command, InvalidArgumentError } from 'commander';
+import { isTollgateError } from '@tollgate/core';
 import { loadCatalogFile } from '@tollgate/catalog';
 import { createControlPlane, defaultDatabasePath } from './control-plane.js';
 import type { ApiKeyOptions } from './http/auth.js';
@@ -65,6 +66,11 @@ function parsePort(value: string): number {
 }
 
 program.parseAsync().catch((error: unknown) => {
-  process.stderr.write(`tollgate: ${error instanceof Error ? error.message : String(error)}\n`);
+  const text = isTollgateError(error)
+    ? `${error.code}: ${error.message}`
+    : error instanceof Error
+      ? error.message
+      : String(error);
+  process.stderr.write(`tollgate: ${text}\n`);
   process.exit(1);
 });
