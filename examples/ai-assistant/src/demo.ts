@@ -11,9 +11,9 @@ import { startDemoServers } from './servers.js';
  */
 const columns: { title: string; key: keyof StepResult; width: number }[] = [
   { title: 'step', key: 'step', width: 4 },
-  { title: 'request', key: 'request', width: 44 },
-  { title: 'decision', key: 'decision', width: 26 },
-  { title: 'reason', key: 'reason', width: 34 },
+  { title: 'request', key: 'request', width: 40 },
+  { title: 'decision', key: 'decision', width: 24 },
+  { title: 'reason', key: 'reason', width: 40 },
   { title: 'balance', key: 'balance', width: 16 },
 ];
 

@@ -38,13 +38,22 @@ async function runFreeTier(scenario: Scenario): Promise<void> {
   const smart21 = await scenario.ask('free1', 'POST', '/chat/smart', {});
   const fast = await scenario.ask('free1', 'POST', '/chat/fast', {});
   scenario.record(
-    {
-      step: '9',
-      request: 'free1 21st /chat/smart, then /chat/fast',
-      decision: `${decision(smart21)}, ${decision(fast)}`,
-      reason: `${reason(smart21)}, ${reason(fast)}`,
-      balance: `remaining ${amount(fast.body.remaining)}`,
-    },
+    [
+      {
+        step: '9',
+        request: 'free1 POST /chat/smart (21st)',
+        decision: decision(smart21),
+        reason: reason(smart21),
+        balance: `remaining ${amount(smart21.body.remaining)}`,
+      },
+      {
+        step: '9',
+        request: 'free1 POST /chat/fast',
+        decision: decision(fast),
+        reason: reason(fast),
+        balance: `remaining ${amount(fast.body.remaining)}`,
+      },
+    ],
     [
       ['smart status', smart21.status, 402],
       ['smart reason', smart21.body.reason, 'insufficient_credits'],
@@ -109,13 +118,29 @@ async function runTokens(scenario: Scenario): Promise<void> {
   const last = await tokens('free1', 1_000);
   const free1Usage = await usage(scenario, 'free1');
   scenario.record(
-    {
-      step: '12',
-      request: 'free1 POST /complete: 49,000, 2,000, 1,000',
-      decision: [first, over, last].map(decision).join(', '),
-      reason: reason(over),
-      balance: `used ${amount(free1Usage.used)}`,
-    },
+    [
+      {
+        step: '12',
+        request: 'free1 POST /complete, 49,000 tokens',
+        decision: decision(first),
+        reason: reason(first),
+        balance: '',
+      },
+      {
+        step: '12',
+        request: 'free1 POST /complete, 2,000 tokens',
+        decision: decision(over),
+        reason: reason(over),
+        balance: '',
+      },
+      {
+        step: '12',
+        request: 'free1 POST /complete, 1,000 tokens',
+        decision: decision(last),
+        reason: reason(last),
+        balance: `used ${amount(free1Usage.used)}`,
+      },
+    ],
     [
       ['statuses', [first.status, over.status, last.status], [200, 429, 200]],
       ['reason', over.body.reason, 'limit_exceeded'],
@@ -135,7 +160,7 @@ async function runIdempotency(scenario: Scenario): Promise<void> {
   scenario.record(
     {
       step: '15',
-      request: 'acme /chat/smart twice, key evt-1',
+      request: 'acme POST /chat/smart x2, key evt-1',
       decision: `${decision(first)}, ${decision(again)}`,
       reason: reason(again),
       balance: amount(after.balance),
@@ -159,14 +184,20 @@ async function runBadInput(scenario: Scenario): Promise<void> {
   const after = await scenario.balance('acme');
   const usageAfter = await usage(scenario, 'acme');
   const answers = [negative, fractional, turbo, ghost];
+  const labels = [
+    'acme tokens -1',
+    'acme tokens 1.5',
+    'acme POST /chat/turbo',
+    'ghost POST /chat/fast',
+  ];
   scenario.record(
-    {
+    answers.map((answer, index) => ({
       step: '16',
-      request: 'tokens -1, tokens 1.5, /chat/turbo, customer ghost',
-      decision: answers.map((answer) => String(answer.status)).join(', '),
-      reason: answers.map(reason).join(', '),
-      balance: amount(after.balance),
-    },
+      request: labels[index]!,
+      decision: decision(answer),
+      reason: answer.status === 400 ? `${answer.body.code} (${answer.body.field})` : reason(answer),
+      balance: index === answers.length - 1 ? amount(after.balance) : '',
+    })),
     [
       ['statuses', answers.map((answer) => answer.status), [400, 400, 403, 403]],
       [

@@ -98,13 +98,22 @@ async function runSubscriptions(scenario: Scenario): Promise<void> {
   const fifty = await scenario.ask('acme', 'POST', '/projects', { project_count: 50 });
   const fiftyOne = await scenario.ask('acme', 'POST', '/projects', { project_count: 51 });
   scenario.record(
-    {
-      step: '3',
-      request: 'acme POST /projects: 50, then 51',
-      decision: `${decision(fifty)}, ${decision(fiftyOne)}`,
-      reason: reason(fiftyOne),
-      balance: `limit ${amount(fiftyOne.body.limit)}`,
-    },
+    [
+      {
+        step: '3',
+        request: 'acme POST /projects, count 50',
+        decision: decision(fifty),
+        reason: reason(fifty),
+        balance: 'limit 50',
+      },
+      {
+        step: '3',
+        request: 'acme POST /projects, count 51',
+        decision: decision(fiftyOne),
+        reason: reason(fiftyOne),
+        balance: `limit ${amount(fiftyOne.body.limit)}`,
+      },
+    ],
     [
       ['status for 50', fifty.status, 201],
       ['status for 51', fiftyOne.status, 429],
@@ -115,7 +124,7 @@ async function runSubscriptions(scenario: Scenario): Promise<void> {
   scenario.record(
     {
       step: '3',
-      request: 'bolt POST /projects: 100,000',
+      request: 'bolt POST /projects, count 100,000',
       decision: decision(many),
       reason: reason(many),
       balance: 'limit unlimited',

@@ -46,15 +46,22 @@ export class Scenario {
     this.app = new HttpClient(appUrl);
   }
 
-  record(row: Row, checks: Check[]): void {
+  /**
+   * Prints one row per request; the checks belong to the group and their failures are
+   * listed under its last row.
+   */
+  record(rows: Row | Row[], checks: Check[]): void {
+    const group = Array.isArray(rows) ? rows : [rows];
     const failures = checks
       .filter(([, actual, expected]) => JSON.stringify(actual) !== JSON.stringify(expected))
       .map(
         ([label, actual, expected]) => `${label}: expected ${show(expected)}, got ${show(actual)}`,
       );
-    const result = { ...row, failures };
-    this.results.push(result);
-    this.onResult(result);
+    group.forEach((row, index) => {
+      const result = { ...row, failures: index === group.length - 1 ? failures : [] };
+      this.results.push(result);
+      this.onResult(result);
+    });
   }
 
   /** A customer's request to the example app; the customer travels in a header. */
