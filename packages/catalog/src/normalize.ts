@@ -19,11 +19,15 @@ import type {
 export function normalizeCatalog(file: CatalogFile): Catalog {
   const currencies = new Map<string, CurrencyDefinition>();
   for (const [key, currency] of Object.entries(file.currencies)) {
+    if (currency.overage_cap !== undefined && currency.behavior !== 'soft') {
+      fail(['currencies', key, 'overage_cap'], 'only for a soft currency');
+    }
     currencies.set(key, {
       key,
       displayScale: currency.display_scale,
       behavior: currency.behavior,
       burnOrder: currency.burn_order,
+      overageCapAmount: currency.overage_cap ?? null,
     });
   }
 
@@ -120,6 +124,11 @@ function normalizeVersion(
       [...path, 'credits', grantIndex, 'currency'],
       'currency',
     );
+    // Carried credits expire with the next period; a grant that never expires has
+    // nothing to carry, so a rollover on it is a mistake in the file.
+    if (grant.rollover_max !== undefined && grant.expires !== 'period_end') {
+      fail([...path, 'credits', grantIndex, 'rollover_max'], 'only with expires: period_end');
+    }
     return {
       currency: grant.currency,
       amount: grant.amount,
@@ -130,6 +139,7 @@ function normalizeVersion(
       perUnit: grant.per_unit,
       costBasis: grant.category === 'promotional' ? 0 : grant.cost_basis,
       costBasisCurrency: grant.cost_basis_currency,
+      rolloverMax: grant.rollover_max ?? null,
     };
   });
 

@@ -38,6 +38,8 @@ const currency = z.strictObject({
   burn_order: z
     .array(burnRule)
     .default(['priority', 'promotional_first', 'soonest_expiry', 'oldest']),
+  /** Soft currencies only: how far below zero a balance may go; absent for no bound. */
+  overage_cap: count.optional(),
 });
 
 const feature = z.strictObject({
@@ -70,6 +72,8 @@ const recurringGrant = z.strictObject({
   per_unit: z.boolean().default(false),
   cost_basis: count.default(0),
   cost_basis_currency: isoCurrency.default('USD'),
+  /** Unused credits carried into the next period, at most this many; absent for none. */
+  rollover_max: count.optional(),
 });
 
 const planVersion = z.strictObject({

@@ -29,6 +29,8 @@ export interface CurrencyDefinition {
   /** Every debit of this currency is hard or soft limited. */
   behavior: LimitBehaviorName;
   burnOrder: BurnRule[];
+  /** Soft currencies: the most a balance may go below zero; null for no bound. */
+  overageCapAmount: number | null;
 }
 
 export interface FeatureDefinition {
@@ -85,6 +87,11 @@ export interface RecurringGrantDefinition {
   /** Total paid for one grant, in minor units of `costBasisCurrency`; 0 when promotional. */
   costBasis: number;
   costBasisCurrency: string;
+  /**
+   * The most unused credits (this period's and those it rolled in) carried into the next
+   * period as a rollover grant that expires with it; null when nothing rolls over.
+   */
+  rolloverMax: number | null;
 }
 
 export interface AddonDefinition {
