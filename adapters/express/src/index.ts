@@ -1,7 +1,14 @@
 export { createExpressTollgate } from './gate.js';
-export type { ExpressTollgate, ExpressTollgateOptions, RequireFeatureOptions } from './gate.js';
+export type {
+  ActualSource,
+  CustomerSource,
+  ExpressTollgate,
+  ExpressTollgateOptions,
+  FeatureSource,
+  QuantitySource,
+  RequireFeatureOptions,
+} from './gate.js';
 export type { TollgateRequestContext } from './request-context.js';
-export type { CustomerSource, QuantitySource } from './request-inputs.js';
-export { denialProblem } from './problem.js';
-export type { DenialProblem } from './problem.js';
+export { denialProblem } from '@tollgate/runtime';
+export type { DenialProblem, SettlementMessage } from '@tollgate/runtime';
 export { settlementChannelName } from './settlement.js';

@@ -1,107 +1,42 @@
-import { isTollgateError, parseQuantity } from '@tollgate/core';
-import type { Decision, TollgateError } from '@tollgate/core';
-import type { Reservation, Tollgate } from '@tollgate/runtime';
+import { HttpGate } from '@tollgate/runtime';
+import type { GuardSpec, HttpAnswer, RequestTollgate } from '@tollgate/runtime';
 import type { Request, RequestHandler, Response } from 'express';
-import { sendDenial, setRateLimitHeaders } from './problem.js';
-import type { TollgateRequestContext } from './request-context.js';
-import { customerOf, idempotencyKeyOf, quantityOf } from './request-inputs.js';
-import type { CustomerSource, QuantitySource } from './request-inputs.js';
-import { settleWhenFinished } from './settlement.js';
-import type { PendingSettlement } from './settlement.js';
 
-/** What every `requireFeature` middleware of one gate shares. */
-export interface GateSettings {
-  runtime: Tollgate;
-  customerSource: CustomerSource;
-  chargeClientErrors: boolean;
-  /** The error handler finds the hold of a failed request here, to release it. */
-  pendingByRequest: WeakMap<Request, PendingSettlement>;
-}
-
-interface Reserved {
-  customer: string;
-  decision: Decision;
-  reservation: Reservation | null;
+/** Returns the request's context, creating it and watching the response on first use. */
+export function contextOf(gate: HttpGate<Request>, req: Request, res: Response): RequestTollgate {
+  if (req.tollgate !== undefined) return req.tollgate;
+  const tollgate = gate.context(req);
+  tollgate.watch(res);
+  req.tollgate = tollgate;
+  return tollgate;
 }
 
 /**
- * Builds the middleware: reserve before the handler, answer a denial, settle or release
- * when the response ends. A static quantity is checked once, here, not per request.
+ * Builds a guard: hold before the handler, answer a denial or coded error, and leave the
+ * settle or release to the response's end. A constant quantity is checked here, once.
  */
-export function requireFeatureMiddleware(
-  settings: GateSettings,
-  feature: string,
-  quantitySource: QuantitySource,
+export function guardMiddleware(
+  gate: HttpGate<Request>,
+  spec: (req: Request, res: Response) => GuardSpec<Request>,
+  constant: GuardSpec<Request>,
 ): RequestHandler {
-  if (typeof quantitySource === 'number') parseQuantity(quantitySource, 'quantity');
-  const { runtime } = settings;
-
+  HttpGate.checkSpec(constant);
   return (req, res, next) => {
-    let reserved: Reserved;
+    const tollgate = contextOf(gate, req, res);
+    let admission;
     try {
-      reserved = reserve(settings, req, feature, quantitySource);
+      admission = gate.admit(tollgate, req, spec(req, res));
     } catch (error) {
-      if (isTollgateError(error)) sendError(res, error);
-      else next(error);
+      next(error);
       return;
     }
-
-    const { customer, decision, reservation } = reserved;
-    const nowMs = runtime.now();
-    if (runtime.featureKind(feature) === 'metered') {
-      setRateLimitHeaders(res, feature, decision, nowMs);
-    }
-    if (reservation === null) {
-      sendDenial(res, decision, nowMs);
-      return;
-    }
-
-    const pending: PendingSettlement = {
-      runtime,
-      reservation,
-      actual: null,
-      failed: false,
-      done: false,
-    };
-    settings.pendingByRequest.set(req, pending);
-    req.tollgate = contextOf(pending, customer, feature, decision);
-    settleWhenFinished(res, pending, settings.chargeClientErrors);
+    for (const [name, value] of Object.entries(admission.headers)) res.setHeader(name, value);
+    if (admission.answer !== null) return sendAnswer(res, admission.answer);
     next();
   };
 }
 
-/** Reads the request's inputs and places the hold; throws coded errors for bad input. */
-function reserve(
-  settings: GateSettings,
-  req: Request,
-  feature: string,
-  quantitySource: QuantitySource,
-): Reserved {
-  const customer = customerOf(req, settings.customerSource);
-  const quantity = quantityOf(req, quantitySource);
-  const idempotencyKey = idempotencyKeyOf(req);
-  const held = settings.runtime.reserve(customer, feature, quantity, { idempotencyKey });
-  return { customer, ...held };
-}
-
-function contextOf(
-  pending: PendingSettlement,
-  customer: string,
-  feature: string,
-  decision: Decision,
-): TollgateRequestContext {
-  return {
-    customer,
-    feature,
-    decision,
-    reservation: pending.reservation,
-    runtime: pending.runtime,
-    setActual(quantity: number): void {
-      pending.actual = parseQuantity(quantity, 'actual');
-    },
-  };
-}
-
-export function sendError(res: Response, error: TollgateError): void {
-  res.status(error.status).json(error.toJSON());
+export function sendAnswer(res: Response, answer: HttpAnswer): void {
+  for (const [name, value] of Object.entries(answer.headers)) res.setHeader(name, value);
+  res.status(answer.status).type(answer.contentType).send(answer.body);
 }

@@ -6,3 +6,5 @@ export type { UsageStats, RetryOptions } from './usage-batcher.js';
 export type { UsageEvent, UsageAck } from './control-plane-client.js';
 export { channelNames } from './diagnostics.js';
 export type { ChannelName, TollgateLogger } from './diagnostics.js';
+// The framework-neutral HTTP pieces the adapters share (see src/http/index.ts).
+export * from './http/index.js';
