@@ -1,0 +1,48 @@
+import type { IncomingHttpHeaders } from 'node:http';
+import type { ModuleMetadata } from '@nestjs/common';
+import type { FeatureSource, HttpGateOptions, QuantitySource, Tollgate } from '@tollgate/runtime';
+
+/**
+ * The request as the adapter reads it: headers, and the verified JWT payload that
+ * Passport-style guards put on `request.user`. Express and Fastify requests both fit.
+ */
+export interface NestHttpRequest {
+  headers: IncomingHttpHeaders;
+  user?: unknown;
+}
+
+/**
+ * Options of `TollgateModule.forRoot`: the runtime, and where the customer comes from (the
+ * `tollgate-customer` header by default; `{ claim: 'sub' }` reads `request.user.sub`).
+ */
+export interface TollgateModuleOptions extends HttpGateOptions<NestHttpRequest> {
+  runtime: Tollgate;
+  /**
+   * Install `TollgateGuard` for every route (default true). Global guards run before
+   * route guards, so when the customer is a claim set by a route's auth guard, pass false
+   * and list it after that guard: `@UseGuards(AuthGuard('jwt'), TollgateGuard)`.
+   */
+  globalGuard?: boolean;
+}
+
+/** Options of `TollgateModule.forRootAsync`, for a runtime created asynchronously. */
+export interface TollgateModuleAsyncOptions extends Pick<ModuleMetadata, 'imports'> {
+  /** As `TollgateModuleOptions.globalGuard`; it must be known before the factory runs. */
+  globalGuard?: boolean;
+  // Nest's own async options type their injection tokens and factory arguments this
+  // loosely, so a typed factory of any arity can be passed.
+  // eslint-disable-next-line @typescript-eslint/no-explicit-any
+  useFactory: (...args: any[]) => TollgateModuleOptions | Promise<TollgateModuleOptions>;
+  inject?: Array<string | symbol | (abstract new (...args: never[]) => unknown) | Function>;
+}
+
+/** Computes the quantity to settle from what the handler returned (its last value). */
+export type ActualFromResult = (result: unknown, request: NestHttpRequest) => number;
+
+/** What `@RequireFeature`, `@Meter` and `@Reserve` store on a handler or controller. */
+export interface RouteGuardSpec {
+  decorator: 'RequireFeature' | 'Meter' | 'Reserve';
+  feature: FeatureSource<NestHttpRequest>;
+  quantity: QuantitySource<NestHttpRequest>;
+  actual: ActualFromResult | null;
+}
