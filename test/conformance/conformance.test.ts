@@ -22,6 +22,7 @@ interface AdapterUnderTest {
 // Middleware is built before it is mounted, so it knows no handler to name, and routes
 // may pick features per request (the assistant's `chat.${model}`): an unknown feature
 // is a 403 unknown_feature per request instead, which every adapter is tested for.
+const lacks = 'names a feature the catalog lacks';
 const noHandlerName = 'middleware knows no handler name; unknown features are 403s per request';
 
 const adapters: AdapterUnderTest[] = [
@@ -392,8 +393,7 @@ describe.each(adapters)('the $name adapter', (adapter) => {
       it('fails with an error naming the handler when a route names an unknown feature', async () => {
         expect(await boot(harness.tollgate)).toMatchObject({
           code: 'TOLLGATE_ERR_UNKNOWN_FEATURE',
-          message:
-            "ReportsController.reports: @RequireFeature('no_such_feature') names a feature the catalog lacks",
+          message: `ReportsController.reports: @RequireFeature('no_such_feature') ${lacks}`,
         });
       });
     }
