@@ -1,7 +1,10 @@
 import type { CatalogFile } from './schema.js';
 import { formatPath, invalid } from './paths.js';
+import { isTimeZone } from './zoned-time.js';
 import type {
+  AddonChange,
   AddonDefinition,
+  CombineRule,
   Catalog,
   CurrencyDefinition,
   EntitlementDefinition,
@@ -17,6 +20,7 @@ import type {
  * is thrown with the path of the field at fault.
  */
 export function normalizeCatalog(file: CatalogFile): Catalog {
+  requireTimeZone(file.time_zone, ['time_zone']);
   const currencies = new Map<string, CurrencyDefinition>();
   for (const [key, currency] of Object.entries(file.currencies)) {
     if (currency.overage_cap !== undefined && currency.behavior !== 'soft') {
@@ -35,6 +39,7 @@ export function normalizeCatalog(file: CatalogFile): Catalog {
   for (const [key, feature] of Object.entries(file.features)) {
     features.set(key, normalizeFeature(key, feature, currencies));
   }
+  checkSeatFeatures(features);
 
   const plans = new Map<string, PlanDefinition>();
   for (const [key, plan] of Object.entries(file.plans)) {
@@ -42,8 +47,11 @@ export function normalizeCatalog(file: CatalogFile): Catalog {
       normalizeVersion(key, index, version, features, currencies),
     );
     checkVersionOrder(key, versions);
-    plans.set(key, { key, versions });
+    if (plan.time_zone !== undefined) requireTimeZone(plan.time_zone, ['plans', key, 'time_zone']);
+    const timeZone = plan.time_zone ?? null;
+    plans.set(key, { key, versions, timeZone, fallbackPlan: plan.fallback_plan ?? null });
   }
+  checkFallbackChains(plans);
 
   const addons = new Map<string, AddonDefinition>();
   for (const [key, addon] of Object.entries(file.addons)) {
@@ -57,7 +65,56 @@ export function normalizeCatalog(file: CatalogFile): Catalog {
     trials.set(key, { key, plan: trial.plan, days: trial.days, fallbackPlan: trial.fallback_plan });
   }
 
-  return { schemaVersion: 1, currencies, features, plans, addons, trials };
+  return {
+    schemaVersion: 1,
+    currencies,
+    features,
+    plans,
+    addons,
+    trials,
+    timeZone: file.time_zone,
+    lifecycle: { gracePeriodMs: file.lifecycle.grace_period_days * 86_400_000 },
+    seats: { buyerOccupiesSeat: file.seats.buyer_occupies_seat },
+  };
+}
+
+/** Default combine rules: limits add up, access is granted by any source. */
+function defaultCombine(feature: FileFeature): CombineRule {
+  return feature.kind === 'boolean' || feature.kind === 'credits' ? 'or' : 'sum';
+}
+
+function requireTimeZone(timeZone: string, path: PropertyKey[]): void {
+  if (!isTimeZone(timeZone)) fail(path, `unknown time zone "${timeZone}"`);
+}
+
+/** Seat-requiring features count against the account's one seats feature. */
+function checkSeatFeatures(features: Map<string, FeatureDefinition>): void {
+  const seats = [...features.values()].filter((feature) => feature.kind === 'seats');
+  if (seats.length > 1) fail(['features', seats[1]!.key, 'kind'], 'only one seats feature');
+  const needy = [...features.values()].find((feature) => feature.requiresSeat);
+  if (needy !== undefined && seats.length === 0) {
+    fail(['features', needy.key, 'requires_seat'], 'no seats feature to hold seats');
+  }
+}
+
+/**
+ * A customer who falls back lands on the fallback plan, whose own fallback applies when
+ * that subscription lapses in turn; a chain that returns to a plan it passed would never
+ * end, so every chain must reach a plan without a fallback.
+ */
+function checkFallbackChains(plans: Map<string, PlanDefinition>): void {
+  for (const plan of plans.values()) {
+    if (plan.fallbackPlan === null) continue;
+    const path = ['plans', plan.key, 'fallback_plan'];
+    requireKey(plans, plan.fallbackPlan, path, 'plan');
+    const seen = new Set([plan.key]);
+    let next: string | null = plan.fallbackPlan;
+    while (next !== null) {
+      if (seen.has(next)) fail(path, `fallback chain returns to "${next}": a cycle`);
+      seen.add(next);
+      next = plans.get(next)?.fallbackPlan ?? null;
+    }
+  }
 }
 
 type FileFeature = CatalogFile['features'][string];
@@ -79,6 +136,12 @@ function normalizeFeature(
   if (feature.reset !== undefined && feature.kind !== 'metered') {
     fail([...path, 'reset'], 'only for metered features');
   }
+  const combine = feature.combine ?? defaultCombine(feature);
+  const accessOnly = feature.kind === 'boolean' || feature.kind === 'credits';
+  const allowed: CombineRule[] = accessOnly ? ['or', 'set'] : ['sum', 'set', 'max'];
+  if (!allowed.includes(combine)) {
+    fail([...path, 'combine'], `a ${feature.kind} feature combines by ${allowed.join(', ')}`);
+  }
   return {
     key,
     kind: feature.kind,
@@ -86,6 +149,7 @@ function normalizeFeature(
     cost: feature.cost ?? 0,
     reset: feature.reset ?? null,
     requiresSeat: feature.requires_seat,
+    combine,
   };
 }
 
@@ -178,9 +242,7 @@ function normalizeAddon(
   for (const [featureKey, change] of Object.entries(addon.entitlements)) {
     const at = ['addons', key, 'entitlements', featureKey];
     const feature = requireKey(features, featureKey, at, 'feature');
-    if (!hasLimit(feature)) fail(at, `a ${feature.kind} feature has no limit to change`);
-    if ('add' in change) entitlements.set(featureKey, { add: change.add });
-    else entitlements.set(featureKey, { set: change.set === 'unlimited' ? null : change.set });
+    entitlements.set(featureKey, addonChange(feature, change, at));
   }
 
   const grant = addon.grant;
@@ -203,6 +265,27 @@ function normalizeAddon(
             costBasisCurrency: grant.cost_basis_currency,
           },
   };
+}
+
+type FileAddonChange = FileAddon['entitlements'][string];
+
+function addonChange(
+  feature: FeatureDefinition,
+  change: FileAddonChange,
+  at: PropertyKey[],
+): AddonChange {
+  if (change === true) {
+    if (hasLimit(feature)) fail(at, `a ${feature.kind} feature takes a limit, not true`);
+    return { rule: 'or', limit: null };
+  }
+  if (!hasLimit(feature)) fail(at, `a ${feature.kind} feature has no limit to change`);
+  const limitOf = (value: number | 'unlimited') => (value === 'unlimited' ? null : value);
+  if (typeof change === 'number' || change === 'unlimited') {
+    return { rule: feature.combine, limit: limitOf(change) };
+  }
+  if ('add' in change) return { rule: 'sum', limit: change.add };
+  if ('set' in change) return { rule: 'set', limit: limitOf(change.set) };
+  return { rule: 'max', limit: limitOf(change.max) };
 }
 
 function hasLimit(feature: FeatureDefinition): boolean {

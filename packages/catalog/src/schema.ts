@@ -30,6 +30,11 @@ const periodUnit = z.enum(['hour', 'day', 'week', 'month', 'year'], {
 const burnRule = z.enum(['priority', 'promotional_first', 'soonest_expiry', 'oldest'], {
   error: 'expected one of priority, promotional_first, soonest_expiry, oldest',
 });
+const combineRule = z.enum(['sum', 'set', 'max', 'or'], {
+  error: 'expected one of sum, set, max, or',
+});
+// Zones are checked against Intl in normalisation, where the field can be named exactly.
+const timeZone = z.string({ error: 'expected an IANA time zone such as Europe/Berlin' });
 const isoCurrency = z.string().regex(/^[A-Z]{3}$/, { error: 'expected an ISO 4217 code' });
 
 const currency = z.strictObject({
@@ -49,9 +54,14 @@ const feature = z.strictObject({
   currency: key.optional(),
   cost: count.optional(),
   reset: z
-    .strictObject({ every: periodUnit, on: z.enum(['anchor', 'calendar']).default('anchor') })
+    .strictObject({
+      every: periodUnit,
+      on: z.enum(['anchor', 'calendar']).default('anchor'),
+      interval: positive.default(1),
+    })
     .optional(),
   requires_seat: z.boolean().default(false),
+  combine: combineRule.optional(),
 });
 
 const limit = z.union([count, z.literal('unlimited'), z.literal('quantity')], {
@@ -88,8 +98,12 @@ const addon = z.strictObject({
     .record(
       key,
       z.union([
+        z.literal(true),
+        count,
+        z.literal('unlimited'),
         z.strictObject({ add: count }),
         z.strictObject({ set: z.union([count, z.literal('unlimited')]) }),
+        z.strictObject({ max: z.union([count, z.literal('unlimited')]) }),
       ]),
     )
     .default({}),
@@ -112,7 +126,21 @@ export const catalogFileSchema = z.strictObject({
   schema_version: z.literal(1, { error: 'expected 1 (the only catalog schema version)' }),
   currencies: z.record(key, currency).default({}),
   features: z.record(key, feature),
-  plans: z.record(key, z.strictObject({ versions: z.array(planVersion).min(1) })),
+  time_zone: timeZone.default('UTC'),
+  lifecycle: z
+    .strictObject({ grace_period_days: count.default(0) })
+    .default({ grace_period_days: 0 }),
+  seats: z
+    .strictObject({ buyer_occupies_seat: z.boolean().default(false) })
+    .default({ buyer_occupies_seat: false }),
+  plans: z.record(
+    key,
+    z.strictObject({
+      versions: z.array(planVersion).min(1),
+      time_zone: timeZone.optional(),
+      fallback_plan: key.optional(),
+    }),
+  ),
   addons: z.record(key, addon).default({}),
   trials: z.record(key, trial).default({}),
 });

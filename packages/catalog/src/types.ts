@@ -13,7 +13,27 @@ export interface Catalog {
   plans: Map<string, PlanDefinition>;
   addons: Map<string, AddonDefinition>;
   trials: Map<string, TrialDefinition>;
+  /** The zone of wall-clock periods when neither the customer nor the plan declares one. */
+  timeZone: string;
+  lifecycle: LifecycleSettings;
+  seats: SeatSettings;
 }
+
+export interface LifecycleSettings {
+  /** How long a past-due subscription keeps its entitlements before the fallback applies. */
+  gracePeriodMs: number;
+}
+
+export interface SeatSettings {
+  /** Whether the account's buyer takes one of the seats bought. Quillstone: no. */
+  buyerOccupiesSeat: boolean;
+}
+
+/**
+ * How a source's value combines with the value below it: `sum` adds to a limit, `set`
+ * replaces it, `max` keeps the more generous, `or` grants access if either grants it.
+ */
+export type CombineRule = 'sum' | 'set' | 'max' | 'or';
 
 export type LimitBehaviorName = 'hard' | 'soft';
 export type CreditCategory = 'paid' | 'promotional';
@@ -43,18 +63,26 @@ export interface FeatureDefinition {
   reset: ResetDefinition | null;
   /** A user of the account must hold a seat to use this feature. */
   requiresSeat: boolean;
+  /** How add-on values combine with the plan's when the add-on names no rule. */
+  combine: CombineRule;
 }
 
 export interface ResetDefinition {
   every: PeriodUnit;
   /** `anchor`: periods start at the subscription's anchor; `calendar`: at calendar bounds. */
   on: 'anchor' | 'calendar';
+  /** Units per period, at least 1: `every: day, interval: 7` resets weekly from the anchor. */
+  interval: number;
 }
 
 export interface PlanDefinition {
   key: string;
   /** Sorted by version number, ascending. */
   versions: PlanVersionDefinition[];
+  /** The zone of this plan's wall-clock periods, unless the customer declares one. */
+  timeZone: string | null;
+  /** The plan a canceled, paused or past-due (after grace) subscription falls back to. */
+  fallbackPlan: string | null;
 }
 
 export interface PlanVersionDefinition {
@@ -96,10 +124,17 @@ export interface RecurringGrantDefinition {
 
 export interface AddonDefinition {
   key: string;
-  /** Adds to (`add`) or replaces (`set`) a plan's limit while the add-on is held. */
-  entitlements: Map<string, { add: number } | { set: number | null }>;
+  /** Changes to the plan's entitlements while the add-on is held. */
+  entitlements: Map<string, AddonChange>;
   /** A one-time grant on purchase. */
   grant: OneTimeGrantDefinition | null;
+}
+
+/** One add-on entry: the value it contributes and the rule that combines it. */
+export interface AddonChange {
+  rule: CombineRule;
+  /** Null means unlimited; ignored for features without a limit. */
+  limit: number | null;
 }
 
 export interface OneTimeGrantDefinition {

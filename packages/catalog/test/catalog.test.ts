@@ -50,7 +50,8 @@ describe('loadCatalogFile', () => {
   it('reads add-ons and trials', () => {
     const catalog = loadCatalogFile(quillstonePath);
     expect(catalog.addons.get('extra_projects_25')?.entitlements.get('max_projects')).toEqual({
-      add: 25,
+      rule: 'sum',
+      limit: 25,
     });
     expect(catalog.addons.get('credit_pack_1000')?.grant).toMatchObject({
       amount: 1000,

@@ -23,6 +23,12 @@ export const errorCatalog = {
   },
   TOLLGATE_ERR_INSUFFICIENT_CREDITS: { status: 402, title: 'The balance cannot cover it' },
   TOLLGATE_ERR_UNKNOWN_FEATURE: { status: 400, title: 'The catalog has no such feature' },
+  TOLLGATE_ERR_OVERRIDE_OVERLAP: {
+    status: 409,
+    title: 'The override overlaps another for the same feature and states no rule',
+  },
+  TOLLGATE_ERR_NO_SEAT_AVAILABLE: { status: 409, title: 'Every seat of the account is taken' },
+  TOLLGATE_ERR_USER_OTHER_ACCOUNT: { status: 409, title: 'The user belongs to another account' },
   TOLLGATE_ERR_CATALOG_INVALID: { status: 500, title: 'The catalog is invalid' },
   TOLLGATE_ERR_SNAPSHOT_CORRUPT: { status: 500, title: 'The snapshot failed verification' },
   TOLLGATE_ERR_SNAPSHOT_UNSUPPORTED: { status: 500, title: 'Unsupported snapshot format' },

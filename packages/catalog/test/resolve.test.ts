@@ -1,0 +1,158 @@
+import { describe, expect, it } from 'vitest';
+import { resolveAccount } from '../src/index.js';
+import type { Resolution } from '../src/index.js';
+import { account, resolutionCatalog as catalog, subscribed } from './fixtures.js';
+
+const at = (text: string): number => Date.parse(text);
+const iso = (ms: number): string => new Date(ms).toISOString().slice(0, 10);
+const entry = (resolution: Resolution, feature: string) =>
+  resolution.entitlements.find((candidate) => candidate.feature === feature)!;
+
+describe('resolveAccount: trials end by comparing instants', () => {
+  const trial = {
+    trial: 'business_trial',
+    plan: 'business',
+    startsAtMs: at('2025-07-13T00:00:00Z'),
+    endsAtMs: at('2025-07-27T00:00:00Z'),
+  };
+  const state = account({ trial });
+
+  it('grants business until the last millisecond before the end (2025-07-26T23:59:59Z)', () => {
+    const resolution = resolveAccount(catalog, state, at('2025-07-26T23:59:59Z'));
+    expect(resolution.plan).toMatchObject({ plan: 'business', via: 'trial' });
+    expect(resolution.status).toBe('trialing');
+    expect(entry(resolution, 'export_pdf').access).toBe(true);
+    expect(resolution.nextChangeAtMs).toBe(at('2025-07-27T00:00:00Z'));
+  });
+
+  it('falls back at 2025-07-27T00:00:00Z and still at 2025-09-15, with no job run', () => {
+    for (const instant of ['2025-07-27T00:00:00Z', '2025-09-15T00:00:00Z']) {
+      const resolution = resolveAccount(catalog, state, at(instant));
+      expect(resolution.plan).toMatchObject({ plan: 'starter', via: 'fallback' });
+      expect(entry(resolution, 'export_pdf').access).toBe(false);
+      expect(entry(resolution, 'max_projects').limit).toBe(50);
+    }
+  });
+});
+
+describe('resolveAccount: add-ons and overrides', () => {
+  const base = account({
+    subscription: subscribed('starter', '2026-01-01T00:00:00Z'),
+    addons: [{ addon: 'extra_projects_25', purchasedAtMs: at('2026-01-02T00:00:00Z') }],
+  });
+  const override = {
+    id: '1',
+    feature: 'max_projects',
+    access: true,
+    limit: 10,
+    rule: 'set' as const,
+    startsAtMs: at('2026-02-01T00:00:00Z'),
+    endsAtMs: at('2026-03-01T00:00:00Z'),
+  };
+
+  it('adds 25 to a plan limit of 50: 75, the add-on deciding', () => {
+    const projects = entry(
+      resolveAccount(catalog, base, at('2026-01-15T00:00:00Z')),
+      'max_projects',
+    );
+    expect(projects.limit).toBe(75);
+    expect(projects.winner).toBe('extra_projects_25');
+    expect(projects.trace.map((step) => [step.name, step.rule, step.limitAfter])).toEqual([
+      ['starter v1', 'base', 50],
+      ['extra_projects_25', 'sum', 75],
+    ]);
+  });
+
+  it('gives 10 while an override sets 10, and the trace says the override won', () => {
+    const state = { ...base, overrides: [override] };
+    const resolution = resolveAccount(catalog, state, at('2026-02-10T00:00:00Z'));
+    const projects = entry(resolution, 'max_projects');
+    expect(projects.limit).toBe(10);
+    expect(projects.winner).toBe('override 1');
+    expect(projects.trace.at(-1)).toMatchObject({ source: 'override', rule: 'set', active: true });
+    expect(resolution.nextChangeAtMs).toBe(at('2026-03-01T00:00:00Z'));
+  });
+
+  it('returns to 75 when the override ends, with no job run', () => {
+    const state = { ...base, overrides: [override] };
+    const projects = entry(
+      resolveAccount(catalog, state, at('2026-03-01T00:00:00Z')),
+      'max_projects',
+    );
+    expect(projects.limit).toBe(75);
+    expect(projects.trace.at(-1)).toMatchObject({
+      active: false,
+      note: 'ended 2026-03-01T00:00:00.000Z',
+    });
+  });
+
+  it('treats unlimited as a value: 25 more than unlimited is unlimited', () => {
+    const state = account({
+      subscription: subscribed('business', '2026-01-01T00:00:00Z'),
+      addons: [{ addon: 'extra_projects_25', purchasedAtMs: at('2026-01-02T00:00:00Z') }],
+    });
+    expect(
+      entry(resolveAccount(catalog, state, at('2026-01-15T00:00:00Z')), 'max_projects').limit,
+    ).toBeNull();
+  });
+});
+
+describe('resolveAccount: periods on the anchor', () => {
+  it('computes [01-31, 02-28), [02-28, 03-31), [03-31, 04-30), [04-30, 05-31)', () => {
+    const state = account({ subscription: subscribed('starter', '2017-01-31T00:00:00Z') });
+    const periods = ['2017-02-27', '2017-03-01', '2017-04-01', '2017-05-01'].map((day) => {
+      const period = entry(
+        resolveAccount(catalog, state, at(`${day}T00:00:00Z`)),
+        'api_calls',
+      ).period!;
+      return [iso(period.startMs), iso(period.endMs)];
+    });
+    expect(periods).toEqual([
+      ['2017-01-31', '2017-02-28'],
+      ['2017-02-28', '2017-03-31'],
+      ['2017-03-31', '2017-04-30'],
+      ['2017-04-30', '2017-05-31'],
+    ]);
+  });
+});
+
+describe('resolveAccount: lifecycle', () => {
+  const since = at('2026-03-10T00:00:00Z');
+  const pastDue = account({
+    subscription: { ...subscribed('business', '2026-03-01T00:00:00Z'), pastDueSinceMs: since },
+  });
+
+  it('keeps a past-due customer on the plan for the 7-day grace period, then falls back', () => {
+    const during = resolveAccount(catalog, pastDue, at('2026-03-16T23:59:59Z'));
+    expect([during.status, during.plan?.plan, during.nextChangeAtMs]).toEqual([
+      'past_due',
+      'business',
+      at('2026-03-17T00:00:00Z'),
+    ]);
+    const after = resolveAccount(catalog, pastDue, at('2026-03-17T00:00:00Z'));
+    expect([after.status, after.plan?.plan, after.plan?.via]).toEqual([
+      'past_due',
+      'starter',
+      'fallback',
+    ]);
+  });
+
+  it('keeps a cancel-at-period-end subscription until the end, then falls back', () => {
+    const cancelAtMs = at('2026-04-01T00:00:00Z');
+    const state = account({
+      subscription: { ...subscribed('business', '2026-03-01T00:00:00Z'), cancelAtMs },
+    });
+    expect(resolveAccount(catalog, state, cancelAtMs - 1).status).toBe('active');
+    expect(resolveAccount(catalog, state, cancelAtMs)).toMatchObject({
+      status: 'canceled',
+      plan: { plan: 'starter' },
+    });
+  });
+
+  it('gives a seats limit of the quantity bought', () => {
+    const state = account({ subscription: subscribed('business', '2026-03-01T00:00:00Z', 3) });
+    expect(entry(resolveAccount(catalog, state, at('2026-03-02T00:00:00Z')), 'seats').limit).toBe(
+      3,
+    );
+  });
+});
