@@ -16,6 +16,8 @@ program
   .description('serve the control-plane HTTP API')
   .requiredOption('--catalog <file>', 'catalog YAML file')
   .option('--db <path>', 'SQLite database file', defaultDatabasePath)
+  .option('--database-url <url>', 'PostgreSQL URL (default: $TOLLGATE_DATABASE_URL); wins over --db')
+  .option('--ledger-job-interval-ms <ms>', 'expiry and rollover job period', parseCount, 60_000)
   .option('--port <port>', 'TCP port', parsePort, 4100)
   .option('--host <host>', 'interface to listen on', '127.0.0.1')
   .option('--environment <name>', 'environment of the keys', 'test')
@@ -23,18 +25,25 @@ program
     async (options: {
       catalog: string;
       db: string;
+      databaseUrl?: string;
+      ledgerJobIntervalMs: number;
       port: number;
       host: string;
       environment: string;
     }) => {
       const keys = keysFromEnvironment(options.environment);
+      const databaseUrl = options.databaseUrl ?? process.env.TOLLGATE_DATABASE_URL;
       const plane = await createControlPlane({
         catalog: loadCatalogFile(options.catalog),
         databasePath: options.db,
+        ...(databaseUrl ? { databaseUrl } : {}),
+        ledgerJobIntervalMs: options.ledgerJobIntervalMs,
         keys,
       });
       const baseUrl = await plane.listen({ port: options.port, host: options.host });
-      plane.app.log.info({ baseUrl, database: options.db }, 'control plane listening');
+      // The URL may carry a password, so only the kind of store is logged.
+      const database = databaseUrl ? 'postgres' : options.db;
+      plane.app.log.info({ baseUrl, database }, 'control plane listening');
 
       for (const signal of ['SIGINT', 'SIGTERM'] as const) {
         process.once(signal, () => {
@@ -55,6 +64,14 @@ function keysFromEnvironment(environment: string): ApiKeyOptions[] {
     throw new Error('set TOLLGATE_ADMIN_KEY and/or TOLLGATE_RUNTIME_KEY to serve');
   }
   return keys;
+}
+
+function parseCount(value: string): number {
+  const count = Number(value);
+  if (!Number.isSafeInteger(count) || count < 0) {
+    throw new InvalidArgumentError('expected a whole number');
+  }
+  return count;
 }
 
 function parsePort(value: string): number {

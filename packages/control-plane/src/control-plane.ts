@@ -12,12 +12,24 @@ import { registerCreditRoutes } from './routes/credits.routes.js';
 import { registerCustomerRoutes } from './routes/customers.routes.js';
 import { registerRuntimeRoutes } from './routes/runtime.routes.js';
 import { SnapshotService } from './snapshot/snapshot-service.js';
-import { SqliteStore } from './store/sqlite-store.js';
+import { openStore } from './store/open-store.js';
+import { registerLedgerRoutes } from './routes/ledger.routes.js';
+import { registerJobRoutes } from './routes/jobs.routes.js';
+import { idempotencyRetentionMinMs, scheduleLedgerJobs } from './ledger/ledger-jobs.js';
 
 export interface ControlPlaneOptions {
   catalog: Catalog;
   /** The SQLite file; `:memory:` keeps everything in memory. */
   databasePath?: string;
+  /**
+   * A PostgreSQL URL, `postgres://user@host:5432/db?schema=name`; wins over
+   * `databasePath`. When neither is given, `TOLLGATE_DATABASE_URL` is read.
+   */
+  databaseUrl?: string;
+  /** How long finished idempotency keys are kept: at least, and by default, 30 days. */
+  idempotencyRetentionMs?: number;
+  /** Runs the ledger job (expiry, rollover, key retention) this often; 0 (default): never. */
+  ledgerJobIntervalMs?: number;
   keys: readonly ApiKeyOptions[];
   /** Every time-dependent answer reads this clock; tests pass a `ManualClock`'s `now`. */
   clock?: Clock;
@@ -32,7 +44,7 @@ export interface ControlPlane {
   close(): Promise<void>;
 }
 
-export const defaultDatabasePath = './.tollgate/tollgate.sqlite';
+export { defaultDatabasePath } from './store/open-store.js';
 const usageBodyMaxBytes = 4 * 1024 * 1024;
 
 /**
@@ -51,7 +63,11 @@ const usageBodyMaxBytes = 4 * 1024 * 1024;
 export async function createControlPlane(options: ControlPlaneOptions): Promise<ControlPlane> {
   if (options.keys.length === 0) throw new Error('createControlPlane needs at least one API key');
   const clock = options.clock ?? systemClock;
-  const store = new SqliteStore(options.databasePath ?? defaultDatabasePath, clock());
+  const retentionMs = options.idempotencyRetentionMs ?? idempotencyRetentionMinMs;
+  if (!(retentionMs >= idempotencyRetentionMinMs)) {
+    throw new Error('idempotencyRetentionMs must be at least 30 days');
+  }
+  const store = await openStore(options, clock());
   const app = Fastify({
     logger: options.logger ?? { level: 'info' },
     // Per-request logs are off; one debug line per response is written below.
@@ -77,6 +93,16 @@ export async function createControlPlane(options: ControlPlaneOptions): Promise<
   registerCustomerRoutes(app, routeContext);
   registerCreditRoutes(app, routeContext);
   registerAccountRoutes(app, routeContext);
+  registerLedgerRoutes(app, routeContext);
+  registerJobRoutes(app, routeContext, retentionMs);
+  if ((options.ledgerJobIntervalMs ?? 0) > 0) {
+    const environments = [...new Set(options.keys.map((key) => key.environment ?? 'test'))];
+    const schedule = { environments, intervalMs: options.ledgerJobIntervalMs ?? 0, retentionMs };
+    const stop = scheduleLedgerJobs(routeContext, schedule, (error) =>
+      app.log.error({ err: error }, 'ledger job failed'),
+    );
+    app.addHook('onClose', async () => stop());
+  }
   registerRuntimeRoutes(app, routeContext);
   await app.ready();
 

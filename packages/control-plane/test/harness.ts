@@ -4,6 +4,7 @@ import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { Packr } from 'msgpackr';
 import { loadCatalogFile } from '@tollgate/catalog';
+import type { Catalog } from '@tollgate/catalog';
 import { ManualClock } from '@tollgate/core';
 import { createControlPlane } from '../src/index.js';
 import type { ControlPlane } from '../src/index.js';
@@ -35,14 +36,21 @@ export interface Reply {
   bytes: Uint8Array;
 }
 
+export interface HarnessOptions {
+  /** The Quillstone catalog when absent. */
+  catalog?: Catalog;
+  /** A PostgreSQL URL (with `?schema=`); a SQLite file in a temp directory when absent. */
+  databaseUrl?: string;
+}
+
 /** A control plane on a real SQLite file in a temp directory, listening on 127.0.0.1:0. */
-export async function startHarness(start: string): Promise<Harness> {
+export async function startHarness(start: string, options: HarnessOptions = {}): Promise<Harness> {
   const directory = mkdtempSync(join(tmpdir(), 'tollgate-cp-'));
   const databasePath = join(directory, 'tollgate.sqlite');
   const clock = new ManualClock(start);
   const plane = await createControlPlane({
-    catalog: loadCatalogFile(catalogPath),
-    databasePath,
+    catalog: options.catalog ?? loadCatalogFile(catalogPath),
+    ...(options.databaseUrl === undefined ? { databasePath } : { databaseUrl: options.databaseUrl }),
     clock: clock.now,
     logger: false,
     keys: [

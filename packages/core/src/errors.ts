@@ -22,6 +22,10 @@ export const errorCatalog = {
     title: 'The idempotency key was used with another payload',
   },
   TOLLGATE_ERR_INSUFFICIENT_CREDITS: { status: 402, title: 'The balance cannot cover it' },
+  TOLLGATE_ERR_REFUND_EXCEEDS_DEBIT: {
+    status: 409,
+    title: 'The refund exceeds what is left to refund of the debit',
+  },
   TOLLGATE_ERR_UNKNOWN_FEATURE: { status: 400, title: 'The catalog has no such feature' },
   TOLLGATE_ERR_OVERRIDE_OVERLAP: {
     status: 409,

@@ -1,16 +1,15 @@
 import { TollgateError, validationError } from '@tollgate/core';
-import type { BurnRule, LimitBehaviorName } from '@tollgate/catalog';
 import type { GrantRow, LedgerEntryRow, StoreTransaction } from '../store/store.js';
-import { sortByBurnOrder } from './burn-order.js';
 
 /**
- * The credit ledger's three operations: grant, debit and expire. Each one appends entries
- * and updates the materialised grant remainders and balance inside the caller's
- * transaction, so a balance change is never half applied.
+ * The credit ledger's shared steps: granting, expiring, appending entries and checking the
+ * invariants. Debits live in `debit.ts`, refunds and voids in `refund.ts`. Every operation
+ * appends entries and updates the materialised grant remainders and balance inside the
+ * caller's transaction, so a balance change is never half applied.
  *
- * Invariants, asserted after every change: a balance equals the sum of its entries; a
- * grant's remainder equals its amount plus the entries drawn against it; a hard-limited
- * balance never goes below zero.
+ * Invariants, asserted after every operation (`assertLedgerInvariants`): a balance equals
+ * the sum of its entries; a grant's remainder equals the sum of the entries that name it.
+ * A debt (a soft balance below zero) is carried by entries that name no grant.
  */
 export interface EntryContext {
   atMs: number;
@@ -19,7 +18,7 @@ export interface EntryContext {
   idempotencyKey?: string | null;
 }
 
-export type NewGrant = Omit<GrantRow, 'id' | 'remaining' | 'expired'>;
+export type NewGrant = Omit<GrantRow, 'id' | 'remaining' | 'expired' | 'voidedAtMs'>;
 
 export async function grantCredits(
   tx: StoreTransaction,
@@ -31,71 +30,38 @@ export async function grantCredits(
   if (!Number.isSafeInteger(balanceBefore + grant.amount)) {
     throw validationError('amount', 'the balance would exceed 2^53 - 1');
   }
-  const row = await tx.insertGrant({ ...grant, remaining: grant.amount, expired: false });
-  await append(tx, row, 'grant', grant.amount, context);
+  const inserted = await tx.insertGrant({
+    ...grant,
+    remaining: grant.amount,
+    expired: false,
+    voidedAtMs: null,
+  });
+  await appendEntry(tx, inserted, 'grant', grant.amount, context);
   await tx.addToBalance(grant.customerId, grant.currency, grant.amount);
-
-  // A soft-limited balance below zero is a debt that no grant carries. The new grant pays
-  // it first: an adjustment cancels the debt and a debit draws the same amount from the
-  // grant, so the balance is unchanged and the grant's remainder stays explainable.
-  const debt = Math.min(grant.amount, Math.max(0, -balanceBefore));
-  if (debt === 0) return row;
-  await append(tx, { ...row, id: null }, 'adjustment', debt, context);
-  await append(tx, row, 'debit', -debt, context);
-  await tx.updateGrant(row.id, { remaining: grant.amount - debt, expired: false });
-  return { ...row, remaining: grant.amount - debt };
-}
-
-export interface DebitRequest {
-  customerId: string;
-  currency: string;
-  amount: number;
-  behavior: LimitBehaviorName;
-  burnOrder: readonly BurnRule[];
-}
-
-export interface DebitResult {
-  debited: number;
-  /** What a hard balance could not cover; always 0 under a soft limit. */
-  shortfall: number;
-  balance: number;
+  const row = await payDebt(tx, inserted, balanceBefore, context);
+  await assertLedgerInvariants(tx, grant.customerId, grant.currency);
+  return row;
 }
 
 /**
- * Draws `amount` from the spendable grants in burn order, one debit entry per grant
- * touched. A soft limit records what the grants cannot cover as a debit that no grant
- * carries, taking the balance below zero; a hard limit debits what is there and reports
- * the rest as a shortfall.
+ * A soft-limited balance below zero is a debt that no grant carries. Credits arriving in a
+ * grant (a new one, or a refund into an old one) pay it first: an adjustment that names no
+ * grant cancels the debt and a debit draws the same amount from the grant, so the balance
+ * is unchanged and the grant's remainder stays explained by its entries.
  */
-export async function debitCredits(
+export async function payDebt(
   tx: StoreTransaction,
-  request: DebitRequest,
+  grant: GrantRow,
+  balanceBefore: number,
   context: EntryContext,
-): Promise<DebitResult> {
-  assertAmount(request.amount, 'a debit');
-  const grants = (await tx.listGrants(request.customerId)).filter(
-    (grant) => grant.currency === request.currency && isSpendable(grant, context.atMs),
-  );
-
-  let left = request.amount;
-  for (const grant of sortByBurnOrder(grants, request.burnOrder)) {
-    if (left === 0) break;
-    const taken = Math.min(grant.remaining, left);
-    await tx.updateGrant(grant.id, { remaining: grant.remaining - taken, expired: false });
-    await append(tx, grant, 'debit', -taken, context);
-    left -= taken;
-  }
-
-  const unattached = request.behavior === 'soft' ? left : 0;
-  if (unattached > 0) {
-    await append(tx, { ...request, id: null }, 'debit', -unattached, context);
-  }
-  const debited = request.amount - left + unattached;
-  const balance = await tx.addToBalance(request.customerId, request.currency, -debited);
-  if (request.behavior === 'hard' && balance < 0) {
-    throw internal(`hard balance of ${request.customerId} went to ${balance}`);
-  }
-  return { debited, shortfall: left - unattached, balance };
+): Promise<GrantRow> {
+  const debt = Math.min(grant.remaining, Math.max(0, -balanceBefore));
+  if (debt === 0) return grant;
+  await appendEntry(tx, { ...grant, id: null }, 'adjustment', debt, context);
+  await appendEntry(tx, grant, 'debit', -debt, context);
+  const remaining = grant.remaining - debt;
+  await tx.updateGrant(grant.id, { remaining, expired: false });
+  return { ...grant, remaining };
 }
 
 /** Turns what is left of an expired grant into an expiry entry dated at its expiry. */
@@ -105,36 +71,46 @@ export async function expireGrant(
   actor: string,
 ): Promise<void> {
   if (grant.expiresAtMs === null || grant.expired) {
-    throw internal(`grant ${grant.id} cannot expire`);
+    throw ledgerInternal(`grant ${grant.id} cannot expire`);
   }
   if (grant.remaining > 0) {
-    await append(tx, grant, 'expiry', -grant.remaining, { atMs: grant.expiresAtMs, actor });
+    await appendEntry(tx, grant, 'expiry', -grant.remaining, { atMs: grant.expiresAtMs, actor });
     await tx.addToBalance(grant.customerId, grant.currency, -grant.remaining);
   }
   await tx.updateGrant(grant.id, { remaining: 0, expired: true });
 }
 
-/** Spendable at `atMs`: effective, not yet expired (expiry is exclusive), not empty. */
+/** Spendable at `atMs`: effective, not expired (expiry is exclusive), not voided, not empty. */
 export function isSpendable(grant: GrantRow, atMs: number): boolean {
+  return isLive(grant, atMs) && grant.remaining > 0 && grant.effectiveAtMs <= atMs;
+}
+
+/** Live at `atMs`: neither expired nor voided, so credits may still be added to it. */
+export function isLive(grant: GrantRow, atMs: number): boolean {
   return (
     !grant.expired &&
-    grant.remaining > 0 &&
-    grant.effectiveAtMs <= atMs &&
+    grant.voidedAtMs === null &&
     (grant.expiresAtMs === null || atMs < grant.expiresAtMs)
   );
 }
 
-async function append(
+export async function appendEntry(
   tx: StoreTransaction,
   target: { id: number | null; customerId: string; currency: string },
   kind: LedgerEntryRow['kind'],
   amount: number,
   context: EntryContext,
+  debitId: number | null = null,
 ): Promise<void> {
+  // A zero entry records nothing; the schema refuses it too.
+  if (amount === 0 || !Number.isSafeInteger(amount)) {
+    throw ledgerInternal(`a ${kind} entry of ${amount}`);
+  }
   await tx.appendLedgerEntry({
     customerId: target.customerId,
     currency: target.currency,
     grantId: target.id,
+    debitId,
     kind,
     amount,
     atMs: context.atMs,
@@ -144,13 +120,33 @@ async function append(
   });
 }
 
-function assertAmount(amount: number, what: string): void {
-  if (!Number.isSafeInteger(amount) || amount <= 0) {
-    throw internal(`${what} of ${amount} is not a positive safe integer`);
+/**
+ * Checks, inside the transaction that changed them, that the materialised numbers are
+ * still derived from the entries. A failure rolls the whole operation back.
+ */
+export async function assertLedgerInvariants(
+  tx: StoreTransaction,
+  customerId: string,
+  currency: string,
+): Promise<void> {
+  const balance = await tx.getBalance(customerId, currency);
+  const sum = await tx.sumLedgerEntries(customerId, currency);
+  if (balance !== sum) {
+    throw ledgerInternal(`balance ${balance} of ${customerId} is not its entries' sum ${sum}`);
+  }
+  const drifted = await tx.grantsOutOfBalance(customerId, currency);
+  if (drifted.length > 0) {
+    throw ledgerInternal(`grants ${drifted.join(', ')} differ from the sum of their entries`);
   }
 }
 
-function internal(detail: string): TollgateError {
+export function assertAmount(amount: number, what: string): void {
+  if (!Number.isSafeInteger(amount) || amount <= 0) {
+    throw ledgerInternal(`${what} of ${amount} is not a positive safe integer`);
+  }
+}
+
+export function ledgerInternal(detail: string): TollgateError {
   return new TollgateError('TOLLGATE_ERR_INTERNAL', 'The ledger refused an invalid change', {
     detail,
   });

@@ -2,7 +2,7 @@ import { periodAt, periodBoundary } from '@tollgate/catalog';
 import type { Catalog, Period, RecurringGrantDefinition } from '@tollgate/catalog';
 import { findPlanVersion } from '../plan-versions.js';
 import type { GrantRow, StoreTransaction, SubscriptionRow } from '../store/store.js';
-import { expireGrant, grantCredits } from './ledger.js';
+import { assertLedgerInvariants, expireGrant, grantCredits, ledgerInternal } from './ledger.js';
 
 interface DueGrant {
   slot: number;
@@ -17,6 +17,12 @@ interface DueGrant {
  * touching the customer. Each recurring grant has the source key
  * `recurring:<subscription>:<slot>:<period index>`, unique in the store, so a period is
  * granted exactly once however often this runs.
+ *
+ * A recurring grant with a rollover cap carries its unused credits into the next period:
+ * at the boundary the old grants expire in full (expiry entries), then a rollover grant of
+ * at most the cap arrives (`rollover:<subscription>:<slot>:<period index>`), then the new
+ * period's grant. The lazy path, the background job and the snapshot build all run this
+ * one function, so every path that rolls a period over writes the same entries.
  */
 export async function rolloverCustomer(
   tx: StoreTransaction,
@@ -26,23 +32,60 @@ export async function rolloverCustomer(
 ): Promise<void> {
   const subscription = await tx.getSubscription(customerId);
   const pending = subscription === null ? [] : await dueGrants(tx, catalog, subscription, nowMs);
+  // What each grant held when it expired in this run: the rollover carries from it.
+  const expiredRemainders = new Map<number, number>();
+  const touched = new Set<string>();
 
   for (;;) {
-    const nextExpiry = earliestExpired(await tx.listGrants(customerId), nowMs);
+    const grants = await tx.listGrants(customerId);
+    const nextExpiry = earliestExpired(grants, nowMs);
     const nextGrant = pending[0];
-    if (nextExpiry === undefined && nextGrant === undefined) return;
+    if (nextExpiry === undefined && nextGrant === undefined) break;
 
     // On a tie the old grant expires before the new one arrives, as at a period boundary.
     const expiryFirst =
       nextExpiry !== undefined &&
       (nextGrant === undefined || (nextExpiry.expiresAtMs ?? 0) <= nextGrant.period.startMs);
     if (expiryFirst) {
+      expiredRemainders.set(nextExpiry.id, nextExpiry.remaining);
+      touched.add(nextExpiry.currency);
       await expireGrant(tx, nextExpiry, 'job');
     } else if (nextGrant !== undefined && subscription !== null) {
       pending.shift();
-      await grantRecurring(tx, subscription, nextGrant);
+      const carried = carriedInto(nextGrant, subscription, grants, expiredRemainders);
+      if (carried > 0) await grantRecurring(tx, subscription, nextGrant, carried);
+      await grantRecurring(tx, subscription, nextGrant, null);
     }
   }
+  for (const currency of touched) await assertLedgerInvariants(tx, customerId, currency);
+}
+
+/**
+ * The credits a capped rollover carries into `due`'s period: what the same slot's grants
+ * of the previous period (its recurring grant and what had rolled into it) held when they
+ * expired at the boundary, at most the cap.
+ */
+function carriedInto(
+  due: DueGrant,
+  subscription: SubscriptionRow,
+  grants: readonly GrantRow[],
+  expiredRemainders: ReadonlyMap<number, number>,
+): number {
+  const cap = due.definition.rolloverMax;
+  if (cap === null || cap === 0 || due.period.index === 0) return 0;
+  let unused = 0;
+  for (const grant of grants) {
+    const previous =
+      grant.subscriptionId === subscription.id &&
+      grant.recurringSlot === due.slot &&
+      grant.periodIndex === due.period.index - 1;
+    if (!previous) continue;
+    const remainder = expiredRemainders.get(grant.id);
+    // The previous period's grants end at this boundary, so this run expired them.
+    if (remainder === undefined) throw ledgerInternal(`grant ${grant.id} did not expire first`);
+    unused += remainder;
+  }
+  return Math.min(unused, cap);
 }
 
 async function dueGrants(
@@ -65,25 +108,32 @@ async function dueGrants(
   return due.sort((left, right) => left.period.startMs - right.period.startMs);
 }
 
+/**
+ * Grants a period's recurring credits, or with `carried` set, the rollover grant that
+ * comes before them. Carried credits were paid for with the old grant, whose cost basis
+ * stays with it, so a rollover grant costs 0.
+ */
 async function grantRecurring(
   tx: StoreTransaction,
   subscription: SubscriptionRow,
   due: DueGrant,
+  carried: number | null,
 ): Promise<void> {
   const units = due.definition.perUnit ? subscription.quantity : 1;
+  const source = carried === null ? 'recurring' : 'rollover';
   await grantCredits(
     tx,
     {
       customerId: subscription.customerId,
       currency: due.definition.currency,
       category: due.definition.category,
-      amount: due.definition.amount * units,
+      amount: carried ?? due.definition.amount * units,
       priority: due.definition.priority,
       effectiveAtMs: due.period.startMs,
       expiresAtMs: due.definition.expiresAtPeriodEnd ? due.period.endMs : null,
-      costBasis: due.definition.costBasis * units,
+      costBasis: carried === null ? due.definition.costBasis * units : 0,
       costBasisCurrency: due.definition.costBasisCurrency,
-      sourceKey: `recurring:${subscription.id}:${due.slot}:${due.period.index}`,
+      sourceKey: `${source}:${subscription.id}:${due.slot}:${due.period.index}`,
       subscriptionId: subscription.id,
       recurringSlot: due.slot,
       periodIndex: due.period.index,
@@ -96,6 +146,7 @@ function earliestExpired(grants: readonly GrantRow[], nowMs: number): GrantRow |
   let earliest: GrantRow | undefined;
   for (const grant of grants) {
     if (grant.expired || grant.expiresAtMs === null || grant.expiresAtMs > nowMs) continue;
+    // A voided grant holds nothing; it is marked expired at its instant all the same.
     if (earliest === undefined || grant.expiresAtMs < (earliest.expiresAtMs ?? 0)) earliest = grant;
   }
   return earliest;

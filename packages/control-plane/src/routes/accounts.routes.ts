@@ -3,6 +3,7 @@ import { TollgateError, assertIdentifier, validationError } from '@tollgate/core
 import { resolveLimit } from '../resolve-customer.js';
 import { usagePeriodAt, usageTotalKey } from '../usage/usage-period.js';
 import { formatInstant } from '../http/body.js';
+import { isLive } from '../ledger/ledger.js';
 import { grantJson } from './credits.routes.js';
 import type { RouteContext } from './route-context.js';
 import { loadCustomer } from './route-context.js';
@@ -21,7 +22,9 @@ export function registerAccountRoutes(app: FastifyInstance, context: RouteContex
       const grants = await tx.listGrants(customerId);
       const balances = [];
       for (const currency of context.catalog.currencies.keys()) {
-        const live = grants.filter((grant) => grant.currency === currency && !grant.expired);
+        const live = grants.filter(
+          (grant) => grant.currency === currency && isLive(grant, nowMs),
+        );
         const balance = await tx.getBalance(customerId, currency);
         balances.push({ currency, balance, grants: live.map(grantJson) });
       }
@@ -47,6 +50,7 @@ export function registerAccountRoutes(app: FastifyInstance, context: RouteContex
           kind: entry.kind,
           amount: entry.amount,
           grant_id: entry.grantId,
+          debit_id: entry.debitId,
           at: formatInstant(entry.atMs),
           actor: entry.actor,
           reference: entry.reference,

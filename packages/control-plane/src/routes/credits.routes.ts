@@ -2,7 +2,7 @@ import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import { assertIdentifier, parsePositiveQuantity, validationError } from '@tollgate/core';
 import { addMonths } from '@tollgate/catalog';
 import type { OneTimeGrantDefinition } from '@tollgate/catalog';
-import { grantCredits } from '../ledger/ledger.js';
+import { grantCredits, isLive } from '../ledger/ledger.js';
 import type { NewGrant } from '../ledger/ledger.js';
 import type { GrantRow } from '../store/store.js';
 import {
@@ -13,7 +13,8 @@ import {
   readOptionalInstant,
   readOptionalQuantity,
 } from '../http/body.js';
-import { once } from '../http/idempotency.js';
+import { runOnce } from '../http/idempotency.js';
+import { claimTimeoutMs, readOptionalReference } from './ledger.routes.js';
 import type { RouteContext } from './route-context.js';
 import { loadCustomer } from './route-context.js';
 
@@ -40,26 +41,27 @@ async function purchaseAddon(context: RouteContext, request: CustomerRequest, re
   const nowMs = context.clock();
   const actor = request.principal.keyId;
 
-  const outcome = await context.store.transaction(request.principal.environment, async (tx) => {
+  const environment = request.principal.environment;
+  const keyed = { environment, scope: `addons:${customerId}`, key: idempotencyKey };
+  const once = { ...keyed, request: body, nowMs, claimTimeoutMs };
+  const outcome = await runOnce(context.store, once, async (tx) => {
     await loadCustomer(context, tx, customerId, nowMs);
-    return once(tx, `addons:${customerId}`, idempotencyKey, body, async () => {
-      const purchase = await tx.insertAddonPurchase({
-        customerId,
-        addon: addonKey,
-        purchasedAtMs: nowMs,
-      });
-      const grant =
-        addon.grant === null
-          ? null
-          : await grantCredits(tx, addonGrant(addon.grant, customerId, purchase.id, nowMs), {
-              atMs: nowMs,
-              actor,
-              reference: `addon:${addonKey}`,
-              idempotencyKey,
-            });
-      const purchased = { id: purchase.id, addon: addonKey, purchased_at: formatInstant(nowMs) };
-      return { status: 201, body: { ...purchased, grant: grant && grantJson(grant) } };
+    const purchase = await tx.insertAddonPurchase({
+      customerId,
+      addon: addonKey,
+      purchasedAtMs: nowMs,
     });
+    const grant =
+      addon.grant === null
+        ? null
+        : await grantCredits(tx, addonGrant(addon.grant, customerId, purchase.id, nowMs), {
+            atMs: nowMs,
+            actor,
+            reference: `addon:${addonKey}`,
+            idempotencyKey,
+          });
+    const purchased = { id: purchase.id, addon: addonKey, purchased_at: formatInstant(nowMs) };
+    return { status: 201, body: { ...purchased, grant: grant && grantJson(grant) } };
   });
   return reply.status(outcome.status).send(outcome.body);
 }
@@ -110,6 +112,7 @@ async function grantOnRequest(
     throw validationError('cost_basis_currency', 'expected an ISO 4217 code such as USD');
   }
   const idempotencyKey = readIdentifier(body, 'idempotency_key');
+  const reference = readOptionalReference(body);
   const nowMs = context.clock();
   if (expiresAtMs !== null && expiresAtMs <= nowMs) {
     throw validationError('expires_at', 'expected an instant after now');
@@ -130,18 +133,21 @@ async function grantOnRequest(
     periodIndex: null,
   };
 
-  const outcome = await context.store.transaction(request.principal.environment, async (tx) => {
+  // Grants, debits, refunds and voids share one key space per customer.
+  const environment = request.principal.environment;
+  const keyed = { environment, scope: `ledger:${customerId}`, key: idempotencyKey };
+  const once = { ...keyed, request: { grant: body }, nowMs, claimTimeoutMs };
+  const outcome = await runOnce(context.store, once, async (tx) => {
     await loadCustomer(context, tx, customerId, nowMs);
-    return once(tx, `grants:${customerId}`, idempotencyKey, body, async () => {
-      const actor = request.principal.keyId;
-      const row = await grantCredits(tx, grant, { atMs: nowMs, actor, idempotencyKey });
-      return { status: 201, body: { currency, ...grantJson(row) } };
-    });
+    const actor = request.principal.keyId;
+    const entry = { atMs: nowMs, actor, reference, idempotencyKey };
+    const row = await grantCredits(tx, grant, entry);
+    return { status: 201, body: { currency, ...grantJson(row) } };
   });
   return reply.status(outcome.status).send(outcome.body);
 }
 
-/** A grant as the API shows it; instants as RFC 3339 strings. */
+/** A grant as balances show it; instants as RFC 3339 strings. */
 export function grantJson(grant: GrantRow) {
   return {
     id: grant.id,
@@ -150,5 +156,20 @@ export function grantJson(grant: GrantRow) {
     remaining: grant.remaining,
     expires_at: formatInstant(grant.expiresAtMs),
     priority: grant.priority,
+  };
+}
+
+/** A grant with everything stored about it, as `GET …/grants` lists it. */
+export function grantDetailJson(grant: GrantRow, nowMs: number) {
+  const status = grant.voidedAtMs !== null ? 'voided' : isLive(grant, nowMs) ? 'live' : 'expired';
+  return {
+    ...grantJson(grant),
+    currency: grant.currency,
+    status,
+    effective_at: formatInstant(grant.effectiveAtMs),
+    voided_at: formatInstant(grant.voidedAtMs),
+    cost_basis: grant.costBasis,
+    cost_basis_currency: grant.costBasisCurrency,
+    source: grant.sourceKey,
   };
 }

@@ -23,7 +23,8 @@ export async function loadCustomer(
   customerId: string,
   nowMs: number,
 ): Promise<CustomerRow> {
-  const customer = await tx.getCustomer(customerId);
+  // The lock orders this transaction after any other touching the customer's ledger.
+  const customer = await tx.lockCustomer(customerId);
   if (customer === null) {
     throw new TollgateError('TOLLGATE_ERR_NOT_FOUND', `No customer ${customerId}`, {
       field: 'id',

@@ -28,7 +28,9 @@ export async function buildSnapshotContent(
   }));
 
   const customers = [];
+  // Listed in id order, so the locks are taken in the order every other writer uses.
   for (const customer of await tx.listCustomers()) {
+    await tx.lockCustomer(customer.id);
     await rolloverCustomer(tx, catalog, customer.id, nowMs);
     customers.push(await resolveCustomer(tx, catalog, customer, nowMs));
   }

@@ -1,4 +1,5 @@
 import type { Database as SqliteDatabase } from 'better-sqlite3';
+import { ledgerSqliteMigrations } from './ledger-migrations.js';
 
 /**
  * Versioned schema migrations, applied in order on start. A migration is never edited once
@@ -122,19 +123,23 @@ const migrations: readonly { version: number; name: string; sql: string }[] = [
   },
 ];
 
-/** Applies every migration newer than the database, each in its own transaction. */
+/**
+ * Applies every migration the database has not recorded, each in its own transaction.
+ * Applied versions are looked up one by one rather than compared with the highest, since
+ * separate lines of work number their migrations in separate ranges (100+, 200+).
+ */
 export function migrate(database: SqliteDatabase, nowMs: number): number {
   database.exec(`CREATE TABLE IF NOT EXISTS schema_migrations (
     version INTEGER PRIMARY KEY, name TEXT NOT NULL, applied_at_ms INTEGER NOT NULL)`);
-  const row = database
-    .prepare<[], { version: number | null }>(
-      'SELECT max(version) AS version FROM schema_migrations',
-    )
-    .get();
-  const current = row?.version ?? 0;
+  const applied = new Set(
+    database
+      .prepare<[], { version: number }>('SELECT version FROM schema_migrations')
+      .all()
+      .map((row) => row.version),
+  );
 
-  for (const migration of migrations) {
-    if (migration.version <= current) continue;
+  for (const migration of [...migrations, ...ledgerSqliteMigrations]) {
+    if (applied.has(migration.version)) continue;
     database.exec('BEGIN IMMEDIATE');
     try {
       database.exec(migration.sql);
@@ -147,5 +152,6 @@ export function migrate(database: SqliteDatabase, nowMs: number): number {
       throw error;
     }
   }
-  return migrations.at(-1)?.version ?? 0;
+  const versions = [...migrations, ...ledgerSqliteMigrations].map((entry) => entry.version);
+  return Math.max(0, ...versions);
 }

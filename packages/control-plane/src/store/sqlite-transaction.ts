@@ -1,11 +1,16 @@
 import type { Database as SqliteDatabase, Statement as SqliteStatement } from 'better-sqlite3';
 import type {
   AddonPurchaseRow,
+  ClaimOutcome,
   CustomerRow,
+  DebitPortion,
+  DebitRow,
+  GrantChange,
   GrantRow,
-  IdempotentResponse,
+  IdempotencyClaim,
   LedgerEntryRow,
   SnapshotVersionRow,
+  StoredResponse,
   StoreTransaction,
   SubscriptionRow,
   UsageEventRow,
@@ -18,9 +23,24 @@ const grantColumns = `id, customer_id AS customerId, currency, category, amount,
   priority, effective_at_ms AS effectiveAtMs, expires_at_ms AS expiresAtMs, expired,
   cost_basis AS costBasis, cost_basis_currency AS costBasisCurrency, source_key AS sourceKey,
   subscription_id AS subscriptionId, recurring_slot AS recurringSlot,
-  period_index AS periodIndex`;
+  period_index AS periodIndex, voided_at_ms AS voidedAtMs`;
+
+const entryColumns = `id, customer_id AS customerId, currency, grant_id AS grantId,
+  debit_id AS debitId, kind, amount, at_ms AS atMs, actor, reference,
+  idempotency_key AS idempotencyKey`;
+
+const debitColumns = `id, customer_id AS customerId, currency, requested, debited, overage,
+  shortfall, at_ms AS atMs, actor, reference, idempotency_key AS idempotencyKey`;
 
 type StoredGrant = Omit<GrantRow, 'expired'> & { expired: number };
+
+interface StoredKey {
+  requestHash: string;
+  status: number;
+  body: string;
+  state: 'pending' | 'done';
+  createdAtMs: number;
+}
 
 /** One open SQLite transaction, bound to an environment. Every query filters by it. */
 export class SqliteTransaction implements StoreTransaction {
@@ -46,6 +66,11 @@ export class SqliteTransaction implements StoreTransaction {
        WHERE environment = ? AND id = ?`,
       id,
     );
+  }
+
+  /** SQLite transactions run one at a time (`BEGIN IMMEDIATE`), so a read is a lock. */
+  async lockCustomer(id: string): Promise<CustomerRow | null> {
+    return this.getCustomer(id);
   }
 
   async listCustomers(): Promise<CustomerRow[]> {
@@ -100,8 +125,8 @@ export class SqliteTransaction implements StoreTransaction {
     const result = this.#sql(
       `INSERT INTO grants (environment, customer_id, currency, category, amount, remaining,
        priority, effective_at_ms, expires_at_ms, expired, cost_basis, cost_basis_currency,
-       source_key, subscription_id, recurring_slot, period_index)
-       VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
+       source_key, subscription_id, recurring_slot, period_index, voided_at_ms)
+       VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
     ).run(
       this.environment,
       grant.customerId,
@@ -119,6 +144,7 @@ export class SqliteTransaction implements StoreTransaction {
       grant.subscriptionId,
       grant.recurringSlot,
       grant.periodIndex,
+      grant.voidedAtMs,
     );
     return { id: Number(result.lastInsertRowid), ...grant };
   }
@@ -131,6 +157,14 @@ export class SqliteTransaction implements StoreTransaction {
     return row === null ? null : { ...row, expired: row.expired === 1 };
   }
 
+  async getGrant(id: number): Promise<GrantRow | null> {
+    const row = this.#one<StoredGrant>(
+      `SELECT ${grantColumns} FROM grants WHERE environment = ? AND id = ?`,
+      id,
+    );
+    return row === null ? null : { ...row, expired: row.expired === 1 };
+  }
+
   async listGrants(customerId: string): Promise<GrantRow[]> {
     const rows = this.#all<StoredGrant>(
       `SELECT ${grantColumns} FROM grants WHERE environment = ? AND customer_id = ? ORDER BY id`,
@@ -139,10 +173,11 @@ export class SqliteTransaction implements StoreTransaction {
     return rows.map((row) => ({ ...row, expired: row.expired === 1 }));
   }
 
-  async updateGrant(id: number, change: { remaining: number; expired: boolean }): Promise<void> {
+  async updateGrant(id: number, change: GrantChange): Promise<void> {
     const result = this.#sql(
-      'UPDATE grants SET remaining = ?, expired = ? WHERE environment = ? AND id = ?',
-    ).run(change.remaining, change.expired ? 1 : 0, this.environment, id);
+      `UPDATE grants SET remaining = ?, expired = ?, voided_at_ms = coalesce(?, voided_at_ms)
+       WHERE environment = ? AND id = ?`,
+    ).run(change.remaining, change.expired ? 1 : 0, change.voidedAtMs ?? null, this.environment, id);
     if (result.changes !== 1) throw new Error(`grant ${id} not found in ${this.environment}`);
   }
 
@@ -158,13 +193,14 @@ export class SqliteTransaction implements StoreTransaction {
 
   async appendLedgerEntry(entry: Omit<LedgerEntryRow, 'id'>): Promise<number> {
     const result = this.#sql(
-      `INSERT INTO ledger_entries (environment, customer_id, currency, grant_id, kind, amount,
-       at_ms, actor, reference, idempotency_key) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
+      `INSERT INTO ledger_entries (environment, customer_id, currency, grant_id, debit_id, kind,
+       amount, at_ms, actor, reference, idempotency_key) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
     ).run(
       this.environment,
       entry.customerId,
       entry.currency,
       entry.grantId,
+      entry.debitId,
       entry.kind,
       entry.amount,
       entry.atMs,
@@ -177,12 +213,72 @@ export class SqliteTransaction implements StoreTransaction {
 
   async listLedgerEntries(customerId: string, afterId: number, limit: number) {
     return this.#all<LedgerEntryRow>(
-      `SELECT id, customer_id AS customerId, currency, grant_id AS grantId, kind, amount,
-       at_ms AS atMs, actor, reference, idempotency_key AS idempotencyKey FROM ledger_entries
+      `SELECT ${entryColumns} FROM ledger_entries
        WHERE environment = ? AND customer_id = ? AND id > ? ORDER BY id LIMIT ?`,
       customerId,
       afterId,
       limit,
+    );
+  }
+
+  async sumLedgerEntries(customerId: string, currency: string): Promise<number> {
+    const row = this.#one<{ total: number | null }>(
+      `SELECT sum(amount) AS total FROM ledger_entries
+       WHERE environment = ? AND customer_id = ? AND currency = ?`,
+      customerId,
+      currency,
+    );
+    return row?.total ?? 0;
+  }
+
+  async grantsOutOfBalance(customerId: string, currency: string): Promise<number[]> {
+    const rows = this.#all<{ id: number }>(
+      `SELECT g.id FROM grants g LEFT JOIN ledger_entries e
+         ON e.environment = g.environment AND e.grant_id = g.id
+       WHERE g.environment = ? AND g.customer_id = ? AND g.currency = ?
+       GROUP BY g.id HAVING g.remaining <> coalesce(sum(e.amount), 0)`,
+      customerId,
+      currency,
+    );
+    return rows.map((row) => row.id);
+  }
+
+  async insertDebit(debit: Omit<DebitRow, 'id'>): Promise<DebitRow> {
+    const result = this.#sql(
+      `INSERT INTO debits (environment, customer_id, currency, requested, debited, overage,
+       shortfall, at_ms, actor, reference, idempotency_key)
+       VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
+    ).run(
+      this.environment,
+      debit.customerId,
+      debit.currency,
+      debit.requested,
+      debit.debited,
+      debit.overage,
+      debit.shortfall,
+      debit.atMs,
+      debit.actor,
+      debit.reference,
+      debit.idempotencyKey,
+    );
+    return { id: Number(result.lastInsertRowid), ...debit };
+  }
+
+  async getDebit(id: number): Promise<DebitRow | null> {
+    return this.#one<DebitRow>(
+      `SELECT ${debitColumns} FROM debits WHERE environment = ? AND id = ?`,
+      id,
+    );
+  }
+
+  async listDebitPortions(debitId: number): Promise<DebitPortion[]> {
+    return this.#all<DebitPortion>(
+      `SELECT grant_id AS grantId,
+         -sum(CASE WHEN kind = 'debit' THEN amount ELSE 0 END) AS drawn,
+         sum(CASE WHEN kind = 'refund' THEN amount ELSE 0 END) AS refunded
+       FROM ledger_entries WHERE environment = ? AND debit_id = ?
+       GROUP BY grant_id ORDER BY min(id)`,
+      debitId,
     );
   }
 
@@ -266,28 +362,68 @@ export class SqliteTransaction implements StoreTransaction {
     return row?.sequence ?? 0;
   }
 
-  async getIdempotentResponse(scope: string, key: string): Promise<IdempotentResponse | null> {
-    const row = this.#one<{ requestHash: string; status: number; body: string }>(
-      `SELECT request_hash AS requestHash, status, body FROM idempotency_keys
-       WHERE environment = ? AND scope = ? AND key = ?`,
-      scope,
-      key,
-    );
-    return row === null ? null : { ...row, body: JSON.parse(row.body) as unknown };
-  }
-
-  async saveIdempotentResponse(scope: string, key: string, response: IdempotentResponse) {
-    this.#sql(
-      `INSERT INTO idempotency_keys (environment, scope, key, request_hash, status, body)
-       VALUES (?, ?, ?, ?, ?, ?)`,
+  async claimIdempotencyKey(claim: IdempotencyClaim): Promise<ClaimOutcome> {
+    const inserted = this.#sql(
+      `INSERT INTO idempotency_keys (environment, scope, key, request_hash, status, body, state,
+       claim_token, created_at_ms) VALUES (?, ?, ?, ?, 0, 'null', 'pending', ?, ?)
+       ON CONFLICT DO NOTHING`,
     ).run(
       this.environment,
-      scope,
-      key,
-      response.requestHash,
-      response.status,
-      JSON.stringify(response.body),
+      claim.scope,
+      claim.key,
+      claim.requestHash,
+      claim.token,
+      claim.nowMs,
     );
+    if (inserted.changes === 1) return { state: 'claimed' };
+
+    const row = this.#one<StoredKey>(
+      `SELECT request_hash AS requestHash, status, body, state, created_at_ms AS createdAtMs
+       FROM idempotency_keys WHERE environment = ? AND scope = ? AND key = ?`,
+      claim.scope,
+      claim.key,
+    );
+    if (row === null) throw new Error(`idempotency key ${claim.key} vanished`);
+    if (row.state === 'done') {
+      const response = { status: row.status, body: JSON.parse(row.body) as unknown };
+      return { state: 'done', requestHash: row.requestHash, response };
+    }
+    if (row.createdAtMs >= claim.staleBeforeMs) {
+      return { state: 'in_flight', requestHash: row.requestHash };
+    }
+    this.#sql(
+      `UPDATE idempotency_keys SET request_hash = ?, claim_token = ?, created_at_ms = ?
+       WHERE environment = ? AND scope = ? AND key = ?`,
+    ).run(claim.requestHash, claim.token, claim.nowMs, this.environment, claim.scope, claim.key);
+    return { state: 'claimed' };
+  }
+
+  async completeIdempotencyKey(
+    scope: string,
+    key: string,
+    token: string,
+    response: StoredResponse,
+  ): Promise<boolean> {
+    const result = this.#sql(
+      `UPDATE idempotency_keys SET state = 'done', status = ?, body = ?, claim_token = NULL
+       WHERE environment = ? AND scope = ? AND key = ? AND claim_token = ?`,
+    ).run(response.status, JSON.stringify(response.body), this.environment, scope, key, token);
+    return result.changes === 1;
+  }
+
+  async releaseIdempotencyKey(scope: string, key: string, token: string): Promise<void> {
+    this.#sql(
+      `DELETE FROM idempotency_keys WHERE environment = ? AND scope = ? AND key = ?
+       AND state = 'pending' AND claim_token = ?`,
+    ).run(this.environment, scope, key, token);
+  }
+
+  async purgeIdempotencyKeys(beforeMs: number): Promise<number> {
+    const result = this.#sql(
+      `DELETE FROM idempotency_keys WHERE environment = ? AND state = 'done'
+       AND created_at_ms < ?`,
+    ).run(this.environment, beforeMs);
+    return result.changes;
   }
 
   async latestSnapshotVersion(): Promise<SnapshotVersionRow | null> {

@@ -1,9 +1,9 @@
 import type { CreditCategory } from '@tollgate/catalog';
 
 /**
- * The persistence boundary of the control plane. SQLite implements it today; PostgreSQL
- * will implement it when several control-plane instances serve one fleet, which is why
- * every method is asynchronous even though better-sqlite3 is not.
+ * The persistence boundary of the control plane, implemented by SQLite (one process) and
+ * PostgreSQL (several control-plane processes sharing one database), which is why every
+ * method is asynchronous even though better-sqlite3 is not.
  *
  * A transaction is bound to one environment when it opens: no method takes an
  * environment, so no query can read or write another environment's rows.
@@ -11,7 +11,10 @@ import type { CreditCategory } from '@tollgate/catalog';
 export interface Store {
   /**
    * Runs `work` in one atomic transaction: every write commits together or none does.
-   * Transactions never interleave, so a read inside one sees no concurrent write.
+   * SQLite runs transactions one at a time. PostgreSQL runs them side by side, so work
+   * that reads a customer's balance before writing must hold `lockCustomer` first; a
+   * transaction that hits a deadlock or a serialization failure is run again from the
+   * start, which is why `work` must not have effects outside the transaction.
    */
   transaction<T>(environment: string, work: (tx: StoreTransaction) => Promise<T>): Promise<T>;
   close(): Promise<void>;
@@ -23,6 +26,12 @@ export interface StoreTransaction {
   /** False when the customer already exists. */
   insertCustomer(customer: CustomerRow): Promise<boolean>;
   getCustomer(id: string): Promise<CustomerRow | null>;
+  /**
+   * Like `getCustomer`, and holds the customer's row until the transaction ends, so that
+   * two transactions touching one customer's ledger run one after the other. Callers
+   * locking several customers lock them in id order, which rules out deadlocks.
+   */
+  lockCustomer(id: string): Promise<CustomerRow | null>;
   /** Every customer of the environment, ordered by id. */
   listCustomers(): Promise<CustomerRow[]>;
 
@@ -36,15 +45,28 @@ export interface StoreTransaction {
   /** Throws when `sourceKey` was used before: a grant source is granted exactly once. */
   insertGrant(grant: Omit<GrantRow, 'id'>): Promise<GrantRow>;
   getGrantBySource(sourceKey: string): Promise<GrantRow | null>;
+  getGrant(id: number): Promise<GrantRow | null>;
   /** The customer's grants, oldest first. */
   listGrants(customerId: string): Promise<GrantRow[]>;
-  updateGrant(id: number, change: { remaining: number; expired: boolean }): Promise<void>;
+  updateGrant(id: number, change: GrantChange): Promise<void>;
   /** The highest period index granted for one recurring grant of a subscription. */
   lastRecurringPeriodIndex(subscriptionId: number, slot: number): Promise<number | null>;
 
   appendLedgerEntry(entry: Omit<LedgerEntryRow, 'id'>): Promise<number>;
   /** Entries with an id above `afterId`, oldest first. */
   listLedgerEntries(customerId: string, afterId: number, limit: number): Promise<LedgerEntryRow[]>;
+  /** The sum of the customer's entries in one currency: what the balance must equal. */
+  sumLedgerEntries(customerId: string, currency: string): Promise<number>;
+  /** Ids of the customer's grants whose remainder differs from the sum of their entries. */
+  grantsOutOfBalance(customerId: string, currency: string): Promise<number[]>;
+
+  insertDebit(debit: Omit<DebitRow, 'id'>): Promise<DebitRow>;
+  getDebit(id: number): Promise<DebitRow | null>;
+  /**
+   * What a debit drew from each grant (`grantId` null for the overage no grant carried)
+   * and what refunds have returned to it since, in the order the debit drew.
+   */
+  listDebitPortions(debitId: number): Promise<DebitPortion[]>;
 
   /** Adds `delta` to the materialised balance and returns the new balance. */
   addToBalance(customerId: string, currency: string, delta: number): Promise<number>;
@@ -59,8 +81,23 @@ export interface StoreTransaction {
   /** The sequence number of the latest usage event accepted; 0 when there is none. */
   usageWatermark(): Promise<number>;
 
-  getIdempotentResponse(scope: string, key: string): Promise<IdempotentResponse | null>;
-  saveIdempotentResponse(scope: string, key: string, response: IdempotentResponse): Promise<void>;
+  /**
+   * Claims an idempotency key for a request, or reports why not: the key's first request
+   * finished (`done`, with its response) or is still running (`in_flight`). A claim older
+   * than `staleBeforeMs` was left by a process that died and is taken over.
+   */
+  claimIdempotencyKey(claim: IdempotencyClaim): Promise<ClaimOutcome>;
+  /** Stores the response under a claim; false when the claim is no longer `token`'s. */
+  completeIdempotencyKey(
+    scope: string,
+    key: string,
+    token: string,
+    response: StoredResponse,
+  ): Promise<boolean>;
+  /** Drops an unfinished claim, so that a refused request leaves no trace. */
+  releaseIdempotencyKey(scope: string, key: string, token: string): Promise<void>;
+  /** Deletes finished keys created before `beforeMs`; returns how many. */
+  purgeIdempotencyKeys(beforeMs: number): Promise<number>;
 
   latestSnapshotVersion(): Promise<SnapshotVersionRow | null>;
   insertSnapshotVersion(row: SnapshotVersionRow): Promise<void>;
@@ -103,6 +140,8 @@ export interface GrantRow {
   /** Exclusive: the grant is spendable strictly before this instant. Null for never. */
   expiresAtMs: number | null;
   expired: boolean;
+  /** Set when the grant's unused part was voided; a voided grant is never spent again. */
+  voidedAtMs: number | null;
   /** Total paid, in minor units of `costBasisCurrency`. */
   costBasis: number;
   costBasisCurrency: string;
@@ -113,9 +152,15 @@ export interface GrantRow {
   periodIndex: number | null;
 }
 
-export type LedgerEntryKind = 'grant' | 'debit' | 'expiry' | 'adjustment';
+export interface GrantChange {
+  remaining: number;
+  expired: boolean;
+  voidedAtMs?: number | null;
+}
 
-/** One balance change. Grants are positive; debits and expiries negative. */
+export type LedgerEntryKind = 'grant' | 'debit' | 'expiry' | 'void' | 'refund' | 'adjustment';
+
+/** One balance change. Grants and refunds are positive; debits, expiries and voids negative. */
 export interface LedgerEntryRow {
   id: number;
   customerId: string;
@@ -123,6 +168,8 @@ export interface LedgerEntryRow {
   grantId: number | null;
   kind: LedgerEntryKind;
   amount: number;
+  /** The debit a `debit` or `refund` entry belongs to; null for other kinds. */
+  debitId: number | null;
   atMs: number;
   /** The API key id, `runtime` or `job`. */
   actor: string;
@@ -150,11 +197,50 @@ export interface UsageEventRow {
   creditsShortfall: number;
 }
 
-export interface IdempotentResponse {
-  requestHash: string;
+/**
+ * One debit operation, split into entries across grants. `overage` is what a soft
+ * balance went below zero; `shortfall` what a hard balance could not cover when usage
+ * had already happened (a settle above its hold, runtimes racing).
+ */
+export interface DebitRow {
+  id: number;
+  customerId: string;
+  currency: string;
+  requested: number;
+  debited: number;
+  overage: number;
+  shortfall: number;
+  atMs: number;
+  actor: string;
+  reference: string | null;
+  idempotencyKey: string | null;
+}
+
+export interface DebitPortion {
+  grantId: number | null;
+  drawn: number;
+  refunded: number;
+}
+
+export interface StoredResponse {
   status: number;
   body: unknown;
 }
+
+export interface IdempotencyClaim {
+  scope: string;
+  key: string;
+  requestHash: string;
+  /** Unique per request: only the claimant completes or releases the claim. */
+  token: string;
+  nowMs: number;
+  staleBeforeMs: number;
+}
+
+export type ClaimOutcome =
+  | { state: 'claimed' }
+  | { state: 'done'; requestHash: string; response: StoredResponse }
+  | { state: 'in_flight'; requestHash: string };
 
 export interface SnapshotVersionRow {
   version: number;

@@ -1,6 +1,5 @@
 import type { Catalog } from '@tollgate/catalog';
-import { debitCredits } from '../ledger/ledger.js';
-import { defaultBurnOrder } from '../ledger/burn-order.js';
+import { debitCredits } from '../ledger/debit.js';
 import { rolloverCustomer } from '../ledger/rollover.js';
 import type { CustomerRow, StoreTransaction } from '../store/store.js';
 import type { UsageEventInput } from './usage-batch.js';
@@ -26,11 +25,15 @@ export async function ingestUsage(
   context: { nowMs: number; actor: string },
 ): Promise<IngestResult> {
   const customers = new Map<string, CustomerRow>();
-  for (const [index, event] of events.entries()) {
-    if (customers.has(event.customer)) continue;
-    const customer = await tx.getCustomer(event.customer);
-    if (customer === null) throw unknownCustomer(index, event.customer);
-    customers.set(event.customer, customer);
+  // Customers are locked in id order, the order every multi-customer transaction uses.
+  const firstIndexes = new Map<string, number>();
+  events.forEach((event, index) => {
+    if (!firstIndexes.has(event.customer)) firstIndexes.set(event.customer, index);
+  });
+  for (const [id, index] of [...firstIndexes].sort(([left], [right]) => (left < right ? -1 : 1))) {
+    const customer = await tx.lockCustomer(id);
+    if (customer === null) throw unknownCustomer(index, id);
+    customers.set(id, customer);
   }
   for (const customer of customers.keys()) {
     await rolloverCustomer(tx, catalog, customer, context.nowMs);
@@ -80,15 +83,10 @@ async function recordEvent(
   const currency = feature.currency === null ? undefined : catalog.currencies.get(feature.currency);
   const cost = event.quantity * feature.cost;
   if (currency === undefined || cost === 0) return { debited: 0, shortfall: 0 };
-  return debitCredits(
+  // The usage already happened: it is charged as far as the limit allows, never refused.
+  const { debit } = await debitCredits(
     tx,
-    {
-      customerId: customer.id,
-      currency: currency.key,
-      amount: cost,
-      behavior: currency.behavior,
-      burnOrder: currency.burnOrder.length > 0 ? currency.burnOrder : defaultBurnOrder,
-    },
+    { customerId: customer.id, currency, amount: cost, mode: 'record' },
     {
       atMs: context.nowMs,
       actor: context.actor,
@@ -96,4 +94,5 @@ async function recordEvent(
       idempotencyKey: event.key,
     },
   );
+  return { debited: debit?.debited ?? 0, shortfall: debit?.shortfall ?? 0 };
 }

@@ -1,0 +1,185 @@
+import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
+import {
+  assertIdentifier,
+  parsePositiveQuantity,
+  parseQuantity,
+  validationError,
+} from '@tollgate/core';
+import type { CurrencyDefinition } from '@tollgate/catalog';
+import { debitCredits } from '../ledger/debit.js';
+import { refundDebit, voidGrant } from '../ledger/refund.js';
+import type { Body } from '../http/body.js';
+import { formatInstant, readBody, readIdentifier } from '../http/body.js';
+import { runOnce } from '../http/idempotency.js';
+import type { Outcome } from '../http/idempotency.js';
+import type { StoreTransaction } from '../store/store.js';
+import { grantDetailJson, grantJson } from './credits.routes.js';
+import type { RouteContext } from './route-context.js';
+import { loadCustomer } from './route-context.js';
+
+type CustomerRequest = FastifyRequest<{ Params: { id: string; grant_id?: string } }>;
+type Write = (tx: StoreTransaction, nowMs: number, actor: string) => Promise<Outcome>;
+
+/** A claim this old was left by a process that died: no ledger request runs a minute. */
+export const claimTimeoutMs = 60_000;
+const referenceLengthMax = 256;
+const pageSizeMax = 1_000;
+
+/**
+ * Ledger writes other than grants (`credits.routes.ts`): debit, refund, void; and the
+ * paged list of grants. Admin keys only. Every write takes an `idempotency_key`, unique
+ * per customer across grants, debits, refunds and voids.
+ */
+export function registerLedgerRoutes(app: FastifyInstance, context: RouteContext): void {
+  app.post('/v1/customers/:id/debits', async (request: CustomerRequest, reply) => {
+    const body = readBody(request.body);
+    const currency = readCurrency(context, body);
+    // A debit of 0 is allowed at any balance and writes no entry, as a check of cost 0.
+    const amount = parseQuantity(body.amount, 'amount');
+    const reference = readOptionalReference(body);
+    return write(context, request, reply, { debit: body }, async (tx, nowMs, actor) => {
+      const customerId = request.params.id;
+      const idempotencyKey = readIdentifier(body, 'idempotency_key');
+      const result = await debitCredits(
+        tx,
+        { customerId, currency, amount, mode: 'deny' },
+        { atMs: nowMs, actor, reference, idempotencyKey },
+      );
+      const debit = result.debit;
+      return {
+        status: 201,
+        body: {
+          id: debit?.id ?? null,
+          currency: currency.key,
+          amount,
+          debited: debit?.debited ?? 0,
+          overage: debit?.overage ?? 0,
+          balance: result.balance,
+          lines: linesJson(result.lines),
+          at: formatInstant(nowMs),
+          reference,
+        },
+      };
+    });
+  });
+
+  app.post('/v1/customers/:id/refunds', async (request: CustomerRequest, reply) => {
+    const body = readBody(request.body);
+    const debitId = parsePositiveQuantity(body.debit_id, 'debit_id');
+    const amount = parsePositiveQuantity(body.amount, 'amount');
+    const reference = readOptionalReference(body);
+    return write(context, request, reply, { refund: body }, async (tx, nowMs, actor) => {
+      const idempotencyKey = readIdentifier(body, 'idempotency_key');
+      const customerId = request.params.id;
+      const result = await refundDebit(
+        tx,
+        { customerId, debitId, amount },
+        { atMs: nowMs, actor, reference, idempotencyKey },
+      );
+      const currency = result.debit.currency;
+      const lines = linesJson(result.lines);
+      const refunded = { debit_id: debitId, currency, amount, balance: result.balance, lines };
+      return { status: 201, body: { ...refunded, at: formatInstant(nowMs), reference } };
+    });
+  });
+
+  app.post('/v1/customers/:id/grants/:grant_id/void', async (request: CustomerRequest, reply) => {
+    const body = readBody(request.body);
+    const grantId = readPathId(request.params.grant_id, 'grant_id');
+    const reference = readOptionalReference(body);
+    const voidRequest = { void: { ...body, grant_id: grantId } };
+    return write(context, request, reply, voidRequest, async (tx, nowMs, actor) => {
+      const idempotencyKey = readIdentifier(body, 'idempotency_key');
+      const customerId = request.params.id;
+      const result = await voidGrant(
+        tx,
+        { customerId, grantId },
+        { atMs: nowMs, actor, reference, idempotencyKey },
+      );
+      const grant = { currency: result.grant.currency, ...grantJson(result.grant) };
+      return { status: 200, body: { grant, voided: result.voided, balance: result.balance } };
+    });
+  });
+
+  app.get('/v1/customers/:id/grants', (request: CustomerRequest) => listGrants(context, request));
+}
+
+/** Validates the customer and key, then runs `work` once per idempotency key. */
+async function write(
+  context: RouteContext,
+  request: CustomerRequest,
+  reply: FastifyReply,
+  payload: Body,
+  work: Write,
+) {
+  const customerId = assertIdentifier(request.params.id, 'id');
+  const body = readBody(request.body);
+  const key = readIdentifier(body, 'idempotency_key');
+  const nowMs = context.clock();
+  const environment = request.principal.environment;
+  const actor = request.principal.keyId;
+  const scope = `ledger:${customerId}`;
+  const once = { environment, scope, key, request: payload, nowMs, claimTimeoutMs };
+  const outcome = await runOnce(context.store, once, async (tx) => {
+    await loadCustomer(context, tx, customerId, nowMs);
+    return work(tx, nowMs, actor);
+  });
+  return reply.status(outcome.status).send(outcome.body);
+}
+
+/** `GET /v1/customers/:id/grants?limit=100&after=<grant id>`, every status, oldest first. */
+async function listGrants(context: RouteContext, request: CustomerRequest) {
+  const customerId = assertIdentifier(request.params.id, 'id');
+  const query = request.query as Record<string, string | undefined>;
+  const limit = readPageParameter(query.limit, 'limit', 100);
+  const afterId = readPageParameter(query.after, 'after', 0);
+  if (limit < 1 || limit > pageSizeMax) {
+    throw validationError('limit', `expected an integer from 1 to ${pageSizeMax}`);
+  }
+  const nowMs = context.clock();
+  return context.store.transaction(request.principal.environment, async (tx) => {
+    await loadCustomer(context, tx, customerId, nowMs);
+    const grants = (await tx.listGrants(customerId)).filter((grant) => grant.id > afterId);
+    const page = grants.slice(0, limit);
+    return {
+      grants: page.map((grant) => grantDetailJson(grant, nowMs)),
+      next_after: grants.length > limit ? (page.at(-1)?.id ?? null) : null,
+    };
+  });
+}
+
+function readCurrency(context: RouteContext, body: Body): CurrencyDefinition {
+  const key = readIdentifier(body, 'currency');
+  const currency = context.catalog.currencies.get(key);
+  if (currency === undefined) throw validationError('currency', `no currency named ${key}`);
+  return currency;
+}
+
+/** Free text tying an entry to something outside: an invoice number, a request id. */
+export function readOptionalReference(body: Body): string | null {
+  const value = body.reference;
+  if (value === undefined || value === null) return null;
+  if (typeof value !== 'string' || value.length === 0 || value.length > referenceLengthMax) {
+    throw validationError('reference', `expected a string of 1-${referenceLengthMax} characters`);
+  }
+  return value;
+}
+
+function readPathId(value: string | undefined, field: string): number {
+  const parsed = value !== undefined && /^\d{1,16}$/.test(value) ? Number(value) : NaN;
+  if (!Number.isSafeInteger(parsed) || parsed < 1) {
+    throw validationError(field, 'expected a positive whole number');
+  }
+  return parsed;
+}
+
+export function readPageParameter(value: string | undefined, field: string, fallback: number) {
+  if (value === undefined) return fallback;
+  const parsed = /^\d{1,15}$/.test(value) ? Number(value) : NaN;
+  if (!Number.isSafeInteger(parsed)) throw validationError(field, 'expected a whole number');
+  return parsed;
+}
+
+function linesJson(lines: readonly { grantId: number | null; amount: number }[]) {
+  return lines.map((line) => ({ grant_id: line.grantId, amount: line.amount }));
+}

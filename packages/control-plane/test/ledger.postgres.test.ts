@@ -1,0 +1,4 @@
+import { ledgerCasesSuite } from './ledger-cases.suite.js';
+
+// The shared ledger suites on PostgreSQL (127.0.0.1:5432, a fresh schema per harness).
+ledgerCasesSuite('postgres');
