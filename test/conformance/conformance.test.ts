@@ -265,7 +265,7 @@ describe.each(adapters)('the $name adapter', (adapter) => {
       expect(credits()).toBe(93);
     });
 
-    it('answers a coded 500 and charges nothing when the quantity function misbehaves', async () => {
+    it('answers a coded 500, charging nothing, when the quantity function misbehaves', async () => {
       const response = await call('GET', '/broken');
       expect(response).toMatchObject({
         status: 500,
@@ -390,7 +390,7 @@ describe.each(adapters)('the $name adapter', (adapter) => {
     if (typeof boot === 'string') {
       it.skip(`fails on a route naming an unknown feature (skipped: ${boot})`, () => {});
     } else {
-      it('fails at startup, naming the handler, when a route names an unknown feature', async () => {
+      it('fails at startup naming the handler when a route names an unknown feature', async () => {
         expect(await boot(harness.tollgate)).toMatchObject({
           code: 'TOLLGATE_ERR_UNKNOWN_FEATURE',
           message: `ReportsController.reports: @RequireFeature('no_such_feature') ${lacks}`,

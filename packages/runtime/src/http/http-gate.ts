@@ -1,7 +1,7 @@
 import { isTollgateError, parseQuantity } from '@tollgate/core';
 import type { Tollgate } from '../tollgate.js';
 import { denialAnswer, errorAnswer, rateLimitHeaders } from './problem.js';
-import type { HttpAnswer } from './problem.js';
+import type { DenialBody, HttpAnswer } from './problem.js';
 import { featureOf, idempotencyKeyOf, identityOf, quantityOf } from './request-inputs.js';
 import type {
   FeatureSource,
@@ -19,6 +19,8 @@ export interface HttpGateOptions<Request> {
   user?: IdentitySource<Request>;
   /** Settle holds of 4xx responses as well; by default only responses below 400 pay. */
   chargeClientErrors?: boolean;
+  /** Extends the problem document of denials (see `DenialBody`). */
+  denialBody?: DenialBody;
 }
 
 /** What a route guard holds: a feature and a quantity, both possibly read from the request. */
@@ -49,7 +51,8 @@ export interface Admission {
  */
 export class HttpGate<Request> {
   readonly runtime: Tollgate;
-  readonly #options: Required<Omit<HttpGateOptions<Request>, 'user'>> & HttpGateOptions<Request>;
+  readonly #options: Required<Pick<HttpGateOptions<Request>, 'customer' | 'chargeClientErrors'>> &
+    HttpGateOptions<Request>;
   readonly #reader: RequestReader<Request>;
   readonly #channelName: string;
 
@@ -104,7 +107,7 @@ export class HttpGate<Request> {
       const kind = this.runtime.featureKind(feature);
       const headers = rateLimitHeaders(feature, kind, decision, nowMs);
       if (decision.allowed) return { headers, answer: null };
-      return { headers, answer: denialAnswer(decision, nowMs) };
+      return { headers, answer: denialAnswer(decision, nowMs, this.#options.denialBody) };
     } catch (error) {
       if (!isTollgateError(error)) throw error;
       return { headers: {}, answer: errorAnswer(error) };

@@ -11,7 +11,7 @@ export type {
   SettlementMessage,
 } from './request-tollgate.js';
 export { denialAnswer, denialProblem, errorAnswer, rateLimitHeaders } from './problem.js';
-export type { DenialProblem, HttpAnswer } from './problem.js';
+export type { DenialBody, DenialProblem, HttpAnswer } from './problem.js';
 export {
   checkedQuantity,
   featureOf,

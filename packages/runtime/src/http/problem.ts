@@ -61,8 +61,18 @@ export function denialProblem(decision: Decision): DenialProblem {
   };
 }
 
+/**
+ * Extends or replaces the problem document of a denial, e.g. with the `error` member an
+ * OpenAI client reads. The content type stays `application/problem+json`.
+ */
+export type DenialBody = (problem: DenialProblem) => object;
+
 /** The answer to a denial; a 429 with a known reset also carries `Retry-After`. */
-export function denialAnswer(decision: Decision, nowMs: number): HttpAnswer {
+export function denialAnswer(
+  decision: Decision,
+  nowMs: number,
+  body: DenialBody = (problem) => problem,
+): HttpAnswer {
   const problem = denialProblem(decision);
   const headers: Record<string, string> = {};
   if (problem.status === 429 && decision.resetAtMs > 0) {
@@ -72,7 +82,7 @@ export function denialAnswer(decision: Decision, nowMs: number): HttpAnswer {
     status: problem.status,
     headers,
     contentType: 'application/problem+json; charset=utf-8',
-    body: JSON.stringify(problem),
+    body: JSON.stringify(body(problem)),
   };
 }
 
