@@ -3,6 +3,8 @@ import { parseQuantity } from '@tollgate/core';
 import type { Tollgate } from '@tollgate/runtime';
 import { createExpressTollgate } from '@tollgate/express';
 import { complete, generateImage } from './fake-model.js';
+import { chatCompletion, chatCompletionEvents, chatFeature } from './chat-completions.js';
+import { estimateTokens, openAiDenial, parseChatRequest } from './chat-completions.js';
 
 /**
  * The Quillstone AI assistant: chat with a fast and a smart model, image generation,
@@ -66,6 +68,36 @@ export function createAssistantApp(tollgate: Tollgate): Express {
     res.json({ tokens: tokens(req), text: complete('tokens', String(req.body?.prompt ?? '')) });
   });
 
+  app.post('/v1/chat/completions', ...chatCompletions(tollgate));
   app.use(gate.errorHandler());
   return app;
+}
+
+/**
+ * The OpenAI-compatible route: holds the prompt plus `max_tokens` of `chat.<model>`
+ * credits, and settles the tokens the reply used — for a stream, when its last event is
+ * written. Its own gate answers denials with the `error` member OpenAI clients read.
+ */
+function chatCompletions(tollgate: Tollgate): RequestHandler[] {
+  const openAiGate = createExpressTollgate(tollgate, { denialBody: openAiDenial });
+  const hold = openAiGate.reserve(
+    (req) => chatFeature(req.body),
+    (req) => estimateTokens(req.body),
+  );
+  const handler: RequestHandler = async (req, res) => {
+    const chat = parseChatRequest(req.body);
+    if (!chat.stream) {
+      const reply = chatCompletion(chat);
+      req.tollgate!.setActual(reply.usage.total_tokens);
+      res.json(reply);
+      return;
+    }
+    res.writeHead(200, { 'content-type': 'text/event-stream', 'cache-control': 'no-cache' });
+    for await (const event of chatCompletionEvents(chat, (n) => req.tollgate!.setActual(n))) {
+      if (res.destroyed) return;
+      res.write(event);
+    }
+    res.end();
+  };
+  return [hold, handler];
 }

@@ -7,6 +7,8 @@ import { loadCatalogFile } from '@tollgate/catalog';
 import { createControlPlane } from '@tollgate/control-plane';
 import { createTollgate, type Tollgate } from '@tollgate/runtime';
 import { createAssistantApp } from './app.js';
+import { createKoaAssistantApp } from './koa/app.js';
+import { createNestAssistantApp } from './nest/main.js';
 
 export const catalogPath = fileURLToPath(new URL('../catalog.yaml', import.meta.url));
 
@@ -24,6 +26,27 @@ export interface DemoOptions {
   /** The control plane's SQLite file; a fresh scenario needs a file no one else uses. */
   databasePath: string;
   evaluator?: 'wasm' | 'reference';
+  /** Which of the three example apps serves the routes; Express by default. */
+  framework?: 'express' | 'koa' | 'nest';
+}
+
+/** Starts one example app on 127.0.0.1; resolves with its server and how to stop it. */
+async function startApp(
+  tollgate: Tollgate,
+  framework: DemoOptions['framework'],
+): Promise<{ server: Server; stop: () => Promise<void> }> {
+  if (framework === 'nest') {
+    const app = await createNestAssistantApp(tollgate);
+    await app.listen(0, '127.0.0.1');
+    const server = app.getHttpServer() as Server;
+    return { server, stop: () => app.close() };
+  }
+  const listener =
+    framework === 'koa' ? createKoaAssistantApp(tollgate) : createAssistantApp(tollgate);
+  const server: Server = listener.listen(0, '127.0.0.1');
+  await once(server, 'listening');
+  const stop = (): Promise<void> => new Promise((resolve) => server.close(() => resolve()));
+  return { server, stop };
 }
 
 /**
@@ -55,8 +78,7 @@ export async function startDemoServers(options: DemoOptions): Promise<DemoServer
     refreshIntervalMs: 0,
     batch: { maxEvents: 500, maxDelayMs: 20 },
   });
-  const server: Server = createAssistantApp(tollgate).listen(0, '127.0.0.1');
-  await once(server, 'listening');
+  const { server, stop } = await startApp(tollgate, options.framework);
   const { port } = server.address() as AddressInfo;
 
   return {
@@ -67,7 +89,7 @@ export async function startDemoServers(options: DemoOptions): Promise<DemoServer
     tollgate,
     async close() {
       server.closeAllConnections();
-      await new Promise<void>((resolve) => server.close(() => resolve()));
+      await stop();
       await tollgate.close();
       await controlPlane.close();
     },

@@ -1,0 +1,22 @@
+import { Module } from '@nestjs/common';
+import type { DynamicModule } from '@nestjs/common';
+import type { Tollgate } from '@tollgate/runtime';
+import { TollgateModule } from '@tollgate/nestjs';
+import { openAiDenial } from '../chat-completions.js';
+import { AssistantController } from './assistant.controller.js';
+import { CompletionsController } from './completions.controller.js';
+
+/**
+ * The assistant's root module. `TollgateModule.forRoot` is the one line that adds
+ * Tollgate; the customer comes from the `tollgate-customer` header by default.
+ */
+@Module({})
+export class AppModule {
+  static register(tollgate: Tollgate): DynamicModule {
+    return {
+      module: AppModule,
+      imports: [TollgateModule.forRoot({ runtime: tollgate, denialBody: openAiDenial })],
+      controllers: [AssistantController, CompletionsController],
+    };
+  }
+}
