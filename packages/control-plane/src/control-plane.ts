@@ -8,6 +8,7 @@ import { registerAuthentication } from './http/auth.js';
 import type { ApiKeyOptions } from './http/auth.js';
 import { registerErrorHandling } from './http/error-handler.js';
 import { registerAccountRoutes } from './routes/accounts.routes.js';
+import { registerEntitlementRouteGroup } from './routes/entitlement-group.js';
 import { registerCreditRoutes } from './routes/credits.routes.js';
 import { registerCustomerRoutes } from './routes/customers.routes.js';
 import { registerRuntimeRoutes } from './routes/runtime.routes.js';
@@ -93,6 +94,7 @@ export async function createControlPlane(options: ControlPlaneOptions): Promise<
   registerCustomerRoutes(app, routeContext);
   registerCreditRoutes(app, routeContext);
   registerAccountRoutes(app, routeContext);
+  registerEntitlementRouteGroup(app, routeContext);
   registerLedgerRoutes(app, routeContext);
   registerJobRoutes(app, routeContext, retentionMs);
   if ((options.ledgerJobIntervalMs ?? 0) > 0) {

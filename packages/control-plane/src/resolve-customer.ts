@@ -1,21 +1,18 @@
 import { LimitBehavior } from '@tollgate/core';
-import { periodAt } from '@tollgate/catalog';
-import type { Catalog, FeatureDefinition, LimitBehaviorName } from '@tollgate/catalog';
+import { periodAt, resolveAccount } from '@tollgate/catalog';
+import type { Catalog, LimitBehaviorName, Resolution } from '@tollgate/catalog';
 import type { SnapshotCustomer, SnapshotEntitlement } from '@tollgate/snapshot';
+import { loadAccountState } from './account-state.js';
 import { isSpendable } from './ledger/ledger.js';
 import { findPlanVersion } from './plan-versions.js';
-import type {
-  AddonPurchaseRow,
-  CustomerRow,
-  StoreTransaction,
-  SubscriptionRow,
-} from './store/store.js';
-import { usagePeriodAt, usageTotalKey } from './usage/usage-period.js';
+import type { CustomerRow, StoreTransaction, SubscriptionRow } from './store/store.js';
+import { usageTotalKey } from './usage/usage-period.js';
 
 /**
  * Resolves what one customer may do at `nowMs`: an entitlement per catalog feature (in
- * catalog order) and a balance per currency. The caller has already rolled the customer's
- * credits over to `nowMs`, so the stored balances are current.
+ * catalog order) and a balance per currency. Entitlements come from the pure resolver;
+ * this adds usage in the current period, balances, and the instants grants change. The
+ * caller has already rolled the customer's credits over to `nowMs`.
  */
 export async function resolveCustomer(
   tx: StoreTransaction,
@@ -23,21 +20,24 @@ export async function resolveCustomer(
   customer: CustomerRow,
   nowMs: number,
 ): Promise<SnapshotCustomer> {
-  const subscription = await tx.getSubscription(customer.id);
-  const addons = await tx.listAddonPurchases(customer.id);
-  const anchorMs = subscription?.anchorMs ?? customer.createdAtMs;
-  const changes: number[] = [];
+  const state = await loadAccountState(tx, customer);
+  const resolution = resolveAccount(catalog, state, nowMs);
+  const changes: number[] = resolution.nextChangeAtMs === null ? [] : [resolution.nextChangeAtMs];
 
   const entitlements: SnapshotEntitlement[] = [];
-  for (const feature of catalog.features.values()) {
-    const entitlement = resolveLimit(catalog, feature, subscription, addons);
-    const period = feature.kind === 'metered' ? usagePeriodAt(feature, anchorMs, nowMs) : null;
+  for (const entry of resolution.entitlements) {
+    const feature = catalog.features.get(entry.feature)!;
     const used =
       feature.kind === 'metered'
-        ? await tx.getUsage(usageTotalKey(customer.id, feature, period))
+        ? await tx.getUsage(usageTotalKey(customer.id, feature, entry.period))
         : 0;
-    if (period !== null) changes.push(period.endMs);
-    entitlements.push({ ...entitlement, used, resetAtMs: period?.endMs ?? 0 });
+    entitlements.push({
+      access: entry.access,
+      limit: entry.limit,
+      used,
+      resetAtMs: entry.period?.endMs ?? 0,
+      behavior: behaviorOf(entry.behavior),
+    });
   }
 
   const balances = [];
@@ -51,6 +51,7 @@ export async function resolveCustomer(
   for (const grant of await tx.listGrants(customer.id)) {
     if (isSpendable(grant, nowMs) && grant.expiresAtMs !== null) changes.push(grant.expiresAtMs);
   }
+  const subscription = await tx.getSubscription(customer.id);
   if (subscription !== null) changes.push(...nextRecurringStarts(catalog, subscription, nowMs));
   const upcoming = changes.filter((instantMs) => instantMs > nowMs);
   const nextChangeAtMs = upcoming.length === 0 ? 0 : Math.min(...upcoming);
@@ -58,38 +59,14 @@ export async function resolveCustomer(
   return { id: customer.id, nextChangeAtMs, entitlements, balances };
 }
 
-/** Access, limit and behaviour of one feature: the pinned plan version, then add-ons. */
-export function resolveLimit(
+/** The resolution of one customer at `nowMs`, with its explain traces. */
+export async function explainCustomer(
+  tx: StoreTransaction,
   catalog: Catalog,
-  feature: FeatureDefinition,
-  subscription: SubscriptionRow | null,
-  addons: readonly AddonPurchaseRow[],
-): Omit<SnapshotEntitlement, 'used' | 'resetAtMs'> {
-  const version =
-    subscription === null
-      ? null
-      : findPlanVersion(catalog, subscription.plan, subscription.planVersion);
-  const planned = version?.entitlements.get(feature.key);
-  let access = planned !== undefined;
-  let limit: number | null =
-    planned?.limit === 'quantity' ? (subscription?.quantity ?? 0) : (planned?.limit ?? null);
-
-  for (const purchase of addons) {
-    const change = catalog.addons.get(purchase.addon)?.entitlements.get(feature.key);
-    if (change === undefined) continue;
-    if ('add' in change) {
-      limit = limit === null ? null : limit + change.add;
-    } else {
-      limit = change.set;
-      access = true;
-    }
-  }
-
-  const currency = feature.currency === null ? undefined : catalog.currencies.get(feature.currency);
-  const behavior = currency?.behavior ?? planned?.behavior ?? 'hard';
-  const limited =
-    feature.kind === 'config' || feature.kind === 'metered' || feature.kind === 'seats';
-  return { access, limit: limited ? limit : null, behavior: behaviorOf(behavior) };
+  customer: CustomerRow,
+  nowMs: number,
+): Promise<Resolution> {
+  return resolveAccount(catalog, await loadAccountState(tx, customer), nowMs);
 }
 
 function nextRecurringStarts(

@@ -1,7 +1,6 @@
 import type { FastifyInstance, FastifyRequest } from 'fastify';
 import { TollgateError, assertIdentifier, validationError } from '@tollgate/core';
-import { resolveLimit } from '../resolve-customer.js';
-import { usagePeriodAt, usageTotalKey } from '../usage/usage-period.js';
+import { usageAndLimitAt, usageTotalKey } from '../usage/usage-period.js';
 import { formatInstant } from '../http/body.js';
 import { isLive } from '../ledger/ledger.js';
 import { grantJson } from './credits.routes.js';
@@ -79,11 +78,8 @@ async function readUsage(context: RouteContext, request: FastifyRequest<Customer
 
   return context.store.transaction(request.principal.environment, async (tx) => {
     const customer = await loadCustomer(context, tx, customerId, nowMs);
-    const subscription = await tx.getSubscription(customerId);
-    const addons = await tx.listAddonPurchases(customerId);
-    const period = usagePeriodAt(feature, subscription?.anchorMs ?? customer.createdAtMs, nowMs);
+    const { period, limit } = await usageAndLimitAt(tx, context.catalog, customer, feature, nowMs);
     const used = await tx.getUsage(usageTotalKey(customerId, feature, period));
-    const { limit } = resolveLimit(context.catalog, feature, subscription, addons);
     return {
       feature: featureKey,
       period_start: formatInstant(period?.startMs ?? null),

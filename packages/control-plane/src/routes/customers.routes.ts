@@ -1,6 +1,11 @@
 import type { FastifyInstance } from 'fastify';
-import { TollgateError, assertIdentifier, parsePositiveQuantity } from '@tollgate/core';
-import { periodAt } from '@tollgate/catalog';
+import {
+  TollgateError,
+  assertIdentifier,
+  parsePositiveQuantity,
+  validationError,
+} from '@tollgate/core';
+import { isTimeZone, periodAt } from '@tollgate/catalog';
 import { rolloverCustomer } from '../ledger/rollover.js';
 import { pickPlanVersion } from '../plan-versions.js';
 import { formatInstant, readBody, readIdentifier, readOptionalIdentifier } from '../http/body.js';
@@ -13,19 +18,28 @@ export function registerCustomerRoutes(app: FastifyInstance, context: RouteConte
     const body = readBody(request.body);
     const id = readIdentifier(body, 'id');
     const externalId = readOptionalIdentifier(body, 'external_id');
+    const timeZone = body.time_zone === undefined ? null : body.time_zone;
+    if (timeZone !== null && !isTimeZone(timeZone)) {
+      throw validationError('time_zone', 'expected an IANA time zone such as Europe/Berlin');
+    }
     const nowMs = context.clock();
 
-    const created = await context.store.transaction(request.principal.environment, (tx) =>
-      tx.insertCustomer({ id, externalId, createdAtMs: nowMs }),
-    );
+    const created = await context.store.transaction(request.principal.environment, async (tx) => {
+      const inserted = await tx.insertCustomer({ id, externalId, createdAtMs: nowMs });
+      if (inserted && timeZone !== null) await tx.accounts.setTimeZone(id, timeZone);
+      return inserted;
+    });
     if (!created) {
       throw new TollgateError('TOLLGATE_ERR_CONFLICT', `id: customer ${id} already exists`, {
         field: 'id',
       });
     }
-    return reply
-      .status(201)
-      .send({ id, external_id: externalId, created_at: formatInstant(nowMs) });
+    return reply.status(201).send({
+      id,
+      external_id: externalId,
+      time_zone: timeZone,
+      created_at: formatInstant(nowMs),
+    });
   });
 
   app.post<{ Params: { id: string } }>(

@@ -2,6 +2,7 @@ import { mkdirSync } from 'node:fs';
 import { dirname } from 'node:path';
 import Database from 'better-sqlite3';
 import type { Database as SqliteDatabase } from 'better-sqlite3';
+import { migrateAccounts } from './account-migrations.js';
 import { migrate } from './migrations.js';
 import { SqliteTransaction } from './sqlite-transaction.js';
 import type { Store, StoreTransaction } from './store.js';
@@ -25,6 +26,7 @@ export class SqliteStore implements Store {
     this.#database.pragma('synchronous = NORMAL');
     this.#database.pragma('foreign_keys = ON');
     migrate(this.#database, nowMs);
+    migrateAccounts(this.#database, nowMs);
   }
 
   transaction<T>(environment: string, work: (tx: StoreTransaction) => Promise<T>): Promise<T> {

@@ -1,4 +1,5 @@
 import type { Database as SqliteDatabase, Statement as SqliteStatement } from 'better-sqlite3';
+import { SqlAccounts } from './sql-accounts.js';
 import type {
   AddonPurchaseRow,
   ClaimOutcome,
@@ -46,10 +47,18 @@ interface StoredKey {
 export class SqliteTransaction implements StoreTransaction {
   readonly #database: SqliteDatabase;
   readonly environment: string;
+  readonly accounts: SqlAccounts;
 
   constructor(database: SqliteDatabase, environment: string) {
     this.#database = database;
     this.environment = environment;
+    this.accounts = new SqlAccounts(async (source, parameters) => {
+      const statement = this.#sql(source);
+      if (statement.reader) {
+        return { rows: statement.all(...parameters) as Record<string, unknown>[], changes: 0 };
+      }
+      return { rows: [], changes: statement.run(...parameters).changes };
+    }, environment);
   }
 
   async insertCustomer(customer: CustomerRow): Promise<boolean> {

@@ -1,4 +1,5 @@
 import type { CreditCategory } from '@tollgate/catalog';
+import type { AccountTransaction } from './account-store.js';
 
 /**
  * The persistence boundary of the control plane, implemented by SQLite (one process) and
@@ -22,6 +23,8 @@ export interface Store {
 
 export interface StoreTransaction {
   readonly environment: string;
+  /** Time zones, lifecycle, trials, overrides, users and seats (`account-store.ts`). */
+  readonly accounts: AccountTransaction;
 
   /** False when the customer already exists. */
   insertCustomer(customer: CustomerRow): Promise<boolean>;

@@ -72,9 +72,7 @@ async function recordEvent(
 ): Promise<{ debited: number; shortfall: number }> {
   const feature = event.feature;
   if (feature.kind === 'metered') {
-    const subscription = await tx.getSubscription(customer.id);
-    const anchorMs = subscription?.anchorMs ?? customer.createdAtMs;
-    const period = usagePeriodAt(feature, anchorMs, event.timeMs);
+    const period = await usagePeriodAt(tx, catalog, customer, feature, event.timeMs);
     if (event.quantity > 0)
       await tx.addUsage(usageTotalKey(customer.id, feature, period), event.quantity);
     return { debited: 0, shortfall: 0 };

@@ -1,22 +1,35 @@
-import { periodAt } from '@tollgate/catalog';
-import type { FeatureDefinition, Period } from '@tollgate/catalog';
-
-/** Calendar schedules are anchored at an instant that starts every unit: a Monday 00:00. */
-const calendarAnchorMs = Date.UTC(1970, 0, 5);
+import { resolveAccount, usagePeriodOf } from '@tollgate/catalog';
+import type { Catalog, FeatureDefinition, Period } from '@tollgate/catalog';
+import { loadAccountState } from '../account-state.js';
+import type { CustomerRow, StoreTransaction } from '../store/store.js';
 
 /**
- * The usage period of a metered feature that contains `atMs`, half-open `[start, end)`.
- * `anchorMs` is the subscription's anchor (the customer's creation when it has none).
- * Null when the feature never resets: its usage accumulates in one unending period.
+ * The usage period of a metered feature that contains `atMs`, half-open `[start, end)`,
+ * in the customer's time zone (the customer's, else the plan's, else the catalog's) and
+ * on its subscription's anchor or the calendar. Null when the feature never resets: its
+ * usage accumulates in one unending period.
  */
-export function usagePeriodAt(
+export async function usagePeriodAt(
+  tx: StoreTransaction,
+  catalog: Catalog,
+  customer: CustomerRow,
   feature: FeatureDefinition,
-  anchorMs: number,
   atMs: number,
-): Period | null {
-  if (feature.reset === null) return null;
-  const scheduleAnchorMs = feature.reset.on === 'calendar' ? calendarAnchorMs : anchorMs;
-  return periodAt(scheduleAnchorMs, feature.reset.every, atMs);
+): Promise<Period | null> {
+  return usagePeriodOf(catalog, feature, await loadAccountState(tx, customer), atMs);
+}
+
+/** The feature's usage period at `nowMs` and its resolved limit (null for unlimited). */
+export async function usageAndLimitAt(
+  tx: StoreTransaction,
+  catalog: Catalog,
+  customer: CustomerRow,
+  feature: FeatureDefinition,
+  nowMs: number,
+): Promise<{ period: Period | null; limit: number | null }> {
+  const resolution = resolveAccount(catalog, await loadAccountState(tx, customer), nowMs);
+  const entry = resolution.entitlements.find((candidate) => candidate.feature === feature.key);
+  return { period: entry?.period ?? null, limit: entry?.limit ?? null };
 }
 
 /** The key usage totals are stored under; a feature that never resets uses period 0. */

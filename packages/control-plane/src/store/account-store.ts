@@ -1,0 +1,79 @@
+import type { CombineRule } from '@tollgate/catalog';
+
+/**
+ * The entitlement side of a customer's account (issue #3): time zone, subscription
+ * lifecycle instants, trials, overrides, users and seats. Reached from a transaction as
+ * `tx.accounts`, so that these reads and writes commit with the rest of the transaction.
+ *
+ * Lifecycle states are stored as instants, never as a status a job must update:
+ * resolution compares them with `now`.
+ */
+export interface AccountTransaction {
+  getTimeZone(customerId: string): Promise<string | null>;
+  setTimeZone(customerId: string, timeZone: string | null): Promise<void>;
+
+  getLifecycle(subscriptionId: number): Promise<LifecycleRow>;
+  setLifecycle(subscriptionId: number, lifecycle: LifecycleRow): Promise<void>;
+  /** Changes plan, version and quantity in place: the anchor and the usage stay. */
+  changeSubscription(
+    subscriptionId: number,
+    change: { plan: string; planVersion: number; quantity: number },
+  ): Promise<void>;
+  /** Ids of the current subscriptions pinned to one plan version, by customer id. */
+  listSubscriptionsOn(
+    plan: string,
+    planVersion: number,
+  ): Promise<{ id: number; customerId: string }[]>;
+
+  insertTrial(trial: Omit<TrialRow, 'id'>): Promise<TrialRow>;
+  /** The customer's latest trial. */
+  getTrial(customerId: string): Promise<TrialRow | null>;
+  setTrialEnd(id: number, endsAtMs: number): Promise<void>;
+
+  insertOverride(override: Omit<OverrideRow, 'id'>): Promise<OverrideRow>;
+  listOverrides(customerId: string): Promise<OverrideRow[]>;
+  /** Ends an override at `endsAtMs`; false when it is not the customer's. */
+  endOverride(customerId: string, id: number, endsAtMs: number): Promise<boolean>;
+
+  /** The account a user belongs to; null for a user never seen. */
+  getUserAccount(userId: string): Promise<string | null>;
+  insertUser(userId: string, customerId: string, nowMs: number): Promise<void>;
+  /** Users holding a seat of the account now, by user id. */
+  listSeatHolders(customerId: string): Promise<string[]>;
+  /** Every seat holder of the environment, by customer then user. */
+  listAllSeatHolders(): Promise<{ customerId: string; userId: string }[]>;
+  /** False when the user holds a seat already: a seat is counted once per user. */
+  assignSeat(customerId: string, userId: string, nowMs: number): Promise<boolean>;
+  /** False when the user held no seat. */
+  releaseSeat(customerId: string, userId: string, nowMs: number): Promise<boolean>;
+}
+
+export interface LifecycleRow {
+  pastDueSinceMs: number | null;
+  pausedAtMs: number | null;
+  cancelAtMs: number | null;
+}
+
+export interface TrialRow {
+  id: number;
+  customerId: string;
+  trial: string;
+  plan: string;
+  planVersion: number;
+  startsAtMs: number;
+  endsAtMs: number;
+}
+
+export interface OverrideRow {
+  id: number;
+  customerId: string;
+  feature: string;
+  access: boolean;
+  /** Null for unlimited. */
+  limit: number | null;
+  rule: CombineRule;
+  startsAtMs: number | null;
+  endsAtMs: number | null;
+  reference: string | null;
+  createdAtMs: number;
+}
