@@ -1,0 +1,158 @@
+import { Packr, unpack } from 'msgpackr';
+import { createTollgate } from '@tollgate/runtime';
+import { FEATURE, NOW_MS, customerId, features, hasAccess } from '../fixtures/fixture.js';
+import { snapshotFile } from '../fixtures/files.js';
+import { startStandIn } from '../servers/stand-in.js';
+import { sink, timeLoops } from '../lib/measure.js';
+import type { SuiteContext } from '../lib/options.js';
+import { ratiosAgainst, target } from '../lib/results.js';
+import type { ResultRow, SuiteResult, TargetCheck } from '../lib/results.js';
+import { ingestIntoSqlite } from './usage-ingest.js';
+
+const BATCH = 1000;
+const METER = features[FEATURE.apiCalls]!.key;
+
+/** A batch as the runtime queues it: `<runtimeId>:<seq>` keys, one customer in ten. */
+function batchOf(start: number) {
+  return Array.from({ length: BATCH }, (_, index) => ({
+    key: `rt_bench:${start + index}`,
+    customer: customerId((start + index) % 97),
+    feature: METER,
+    quantity: 1 + (index % 7),
+    time: NOW_MS + index,
+  }));
+}
+
+/**
+ * The wire encoding of one batch: msgpack with the runtime's settings (the client's
+ * Packr is internal, so the same options are used here), against JSON.stringify.
+ */
+async function encodeRows(timeMs: number): Promise<ResultRow[]> {
+  const packr = new Packr({ useRecords: false });
+  const events = batchOf(0);
+  const body = { schema_version: 1, events };
+  const decoded = unpack(packr.pack(body)) as typeof body;
+  if (JSON.stringify(decoded) !== JSON.stringify(body))
+    throw new Error('msgpack round trip differs');
+  const timings = await timeLoops(
+    [
+      { name: 'msgpack', operations: 1, run: () => void (sink.value += packr.pack(body).length) },
+      { name: 'json', operations: 1, run: () => void (sink.value += JSON.stringify(body).length) },
+    ],
+    timeMs,
+  );
+  const caseName = `encode a batch of ${BATCH} events`;
+  const rows: ResultRow[] = [
+    {
+      case: caseName,
+      subject: 'msgpack (runtime settings)',
+      value: timings.get('msgpack')!.nsMedian / 1e6,
+      unit: 'ms',
+    },
+    {
+      case: caseName,
+      subject: 'JSON.stringify',
+      value: timings.get('json')!.nsMedian / 1e6,
+      unit: 'ms',
+    },
+  ];
+  ratiosAgainst(rows, 'JSON.stringify');
+  return rows;
+}
+
+/**
+ * Events through the runtime's whole usage path: `consume` records and queues them, the
+ * batcher encodes and posts them to a stand-in on 127.0.0.1, `flush` awaits every ack.
+ * The stand-in runs in this process too, so its decoding is inside the figure.
+ */
+async function runtimeRows(eventCount: number): Promise<ResultRow[]> {
+  const standIn = await startStandIn(snapshotFile(10_000));
+  const tollgate = await createTollgate({
+    controlPlaneUrl: standIn.url,
+    apiKey: 'bench',
+    clock: () => NOW_MS,
+    refreshIntervalMs: 0,
+    batch: { maxEvents: BATCH, maxDelayMs: 50 },
+    bufferMax: eventCount * 2,
+  });
+  const ids = Array.from({ length: 2000 }, (_, customer) => customer)
+    .filter((customer) => hasAccess(customer, FEATURE.apiCalls))
+    .slice(0, 1000)
+    .map(customerId);
+  try {
+    const start = performance.now();
+    for (let index = 0; index < eventCount; index++) {
+      const decision = tollgate.consume(ids[index % ids.length]!, METER, 1);
+      if (!decision.allowed) throw new Error(`consume refused: ${decision.reasonName}`);
+    }
+    const queuedMs = performance.now() - start;
+    await tollgate.flush();
+    const totalMs = performance.now() - start;
+    if (standIn.eventsReceived !== eventCount) {
+      throw new Error(`the stand-in received ${standIn.eventsReceived} of ${eventCount} events`);
+    }
+    return [
+      {
+        case: `runtime.consume: decide, record, queue (${eventCount} events)`,
+        subject: 'runtime (Wasm)',
+        value: (queuedMs * 1e6) / eventCount,
+        unit: 'ns/event',
+      },
+      {
+        case: `runtime usage path to a 127.0.0.1 stand-in, flushed (${eventCount} events)`,
+        subject: 'runtime (Wasm)',
+        value: eventCount / (totalMs / 1000),
+        unit: 'events/s',
+      },
+    ];
+  } finally {
+    await tollgate.close();
+    await standIn.close();
+  }
+}
+
+export async function runUsage(context: SuiteContext): Promise<SuiteResult> {
+  const started = Date.now();
+  const rows = await encodeRows(context.quick ? 150 : 400);
+  rows.push(...(await runtimeRows(context.quick ? 20_000 : 100_000)));
+  const notes: string[] = [];
+  let sqliteRate = NaN;
+  try {
+    const ingest = await ingestIntoSqlite(context.quick ? 10_000 : 50_000);
+    rows.push(...ingest.rows);
+    sqliteRate = ingest.eventsPerSecond;
+  } catch (error) {
+    notes.push(`FAILED: SQLite ingestion: ${error instanceof Error ? error.message : error}`);
+  }
+  notes.push(
+    'PostgreSQL ingestion is not measured: no PostgreSQL store is committed yet (issue 4).',
+    'The runtime queues one event per use and does not aggregate them, so "aggregate" is ' +
+      'measured as the cost runtime.consume adds per event (deciding included).',
+  );
+  const encodeMs = rows.find((row) => row.subject.startsWith('msgpack'))!.value;
+  const perEvent = rows.find((row) => row.case.startsWith('runtime.consume'))!.value;
+  const targets: TargetCheck[] = [
+    target(`encode a batch of ${BATCH}`, encodeMs, 0.5, 'ms', 'at most'),
+    target('per event to record (consume, decision included)', perEvent, 10, 'ns', 'at most'),
+    target('ingestion into SQLite', sqliteRate, 100_000, 'events/s', 'at least'),
+    {
+      target: 'ingestion into PostgreSQL ≥ 50k events/s',
+      measured: 'not measured',
+      met: null,
+      note: 'no PostgreSQL store yet',
+    },
+  ];
+  return {
+    suite: 'usage',
+    title: 'Usage path',
+    budgetMs: context.budgetMs,
+    elapsedMs: Date.now() - started,
+    inputs:
+      `batches of ${BATCH} events of a metered feature (key, customer, feature, quantity, ` +
+      'time); the runtime path consumes from a 10k-customer snapshot; ingestion posts ' +
+      'pre-encoded msgpack batches with unique idempotency keys to POST /v1/usage',
+    rows,
+    targets,
+    notes,
+  };
+}
