@@ -29,7 +29,12 @@ export function ledgerCasesSuite(kind: StoreKind): void {
           ...body,
         });
       const september = '2026-09-01T00:00:00Z';
-      const a = await grant('A', { priority: 1, expires_at: september, category: 'paid', amount: 50 });
+      const a = await grant('A', {
+        priority: 1,
+        expires_at: september,
+        category: 'paid',
+        amount: 50,
+      });
       const b = await grant('B', {
         priority: 1,
         expires_at: september,

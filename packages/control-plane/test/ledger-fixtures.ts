@@ -27,17 +27,26 @@ plans:
 
 export type StoreKind = 'sqlite' | 'postgres';
 
+export type LedgerHarness = Harness & {
+  /** What `openStore` takes to open a second connection to the same database. */
+  storeOptions: { databasePath?: string; databaseUrl?: string };
+};
+
 /** A harness on the named store; PostgreSQL gets a fresh schema, dropped on close. */
 export async function startLedgerHarness(
   kind: StoreKind,
   start: string,
   catalog = ledgerCatalog,
-): Promise<Harness> {
-  if (kind === 'sqlite') return startHarness(start, { catalog });
+): Promise<LedgerHarness> {
+  if (kind === 'sqlite') {
+    const harness = await startHarness(start, { catalog });
+    return { ...harness, storeOptions: { databasePath: harness.databasePath } };
+  }
   const schema = testSchema('ledger');
   const harness = await startHarness(start, { catalog, databaseUrl: schema.url });
   return {
     ...harness,
+    storeOptions: { databaseUrl: schema.url },
     async close() {
       await harness.close();
       await schema.drop();

@@ -1,4 +1,8 @@
 import { ledgerCasesSuite } from './ledger-cases.suite.js';
+import { ledgerInputSuite } from './ledger-input.suite.js';
+import { ledgerLifecycleSuite } from './ledger-lifecycle.suite.js';
 
 // The shared ledger suites on the embedded SQLite store.
 ledgerCasesSuite('sqlite');
+ledgerLifecycleSuite('sqlite');
+ledgerInputSuite('sqlite');

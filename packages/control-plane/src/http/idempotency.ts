@@ -36,7 +36,7 @@ export async function runOnce(
   work: (tx: StoreTransaction) => Promise<Outcome>,
 ): Promise<Outcome> {
   const { environment, scope, key } = request;
-  const requestHash = createHash('sha256').update(canonicalJson(request.request)).digest('hex');
+  const requestHash = requestHashOf(request.request);
   const token = randomUUID();
   const claim = await store.transaction(environment, (tx) =>
     tx.claimIdempotencyKey({
@@ -62,6 +62,11 @@ export async function runOnce(
     await store.transaction(environment, (tx) => tx.releaseIdempotencyKey(scope, key, token));
     throw error;
   }
+}
+
+/** What identifies a request under its key: the SHA-256 of its canonical JSON. */
+export function requestHashOf(request: unknown): string {
+  return createHash('sha256').update(canonicalJson(request)).digest('hex');
 }
 
 /** JSON with object keys sorted, so that `{a, b}` and `{b, a}` are the same request. */

@@ -79,13 +79,21 @@ export async function debitCredits(
     lines.push({ grantId: grant.id, amount: taken });
   }
   if (overage > 0) {
-    await appendEntry(tx, { id: null, customerId, currency: currency.key }, 'debit', -overage, {
-      ...context,
-    }, debit.id);
+    await appendEntry(
+      tx,
+      { id: null, customerId, currency: currency.key },
+      'debit',
+      -overage,
+      {
+        ...context,
+      },
+      debit.id,
+    );
     lines.push({ grantId: null, amount: overage });
   }
 
-  const balance = debited === 0 ? balanceBefore : await tx.addToBalance(customerId, currency.key, -debited);
+  const balance =
+    debited === 0 ? balanceBefore : await tx.addToBalance(customerId, currency.key, -debited);
   assertWithinLimit(currency, balance, customerId);
   await assertLedgerInvariants(tx, customerId, currency.key);
   return { debit, lines, balance };
@@ -125,8 +133,7 @@ export function assertWithinLimit(
 }
 
 function insufficient(currency: CurrencyDefinition, amount: number): TollgateError {
-  const limit =
-    currency.behavior === 'hard' ? 'the balance' : 'the balance and its overage cap';
+  const limit = currency.behavior === 'hard' ? 'the balance' : 'the balance and its overage cap';
   return new TollgateError(
     'TOLLGATE_ERR_INSUFFICIENT_CREDITS',
     `amount: ${limit} cannot cover ${amount} ${currency.key}`,

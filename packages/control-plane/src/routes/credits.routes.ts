@@ -127,7 +127,9 @@ async function grantOnRequest(
     expiresAtMs,
     costBasis,
     costBasisCurrency,
-    sourceKey: `manual:${customerId}:${idempotencyKey}`,
+    // Keys are purged after their retention and may then be used again: the instant keeps
+    // the source unique.
+    sourceKey: `manual:${customerId}:${idempotencyKey}@${nowMs}`,
     subscriptionId: null,
     recurringSlot: null,
     periodIndex: null,

@@ -306,14 +306,7 @@ export class PostgresTransaction implements StoreTransaction {
        period_end_ms, used) VALUES (?, ?, ?, ?, ?, ?)
        ON CONFLICT (environment, customer_id, feature, period_start_ms)
        DO UPDATE SET used = usage_totals.used + excluded.used`,
-      [
-        this.environment,
-        key.customerId,
-        key.feature,
-        key.periodStartMs,
-        key.periodEndMs,
-        quantity,
-      ],
+      [this.environment, key.customerId, key.feature, key.periodStartMs, key.periodEndMs, quantity],
     );
   }
 

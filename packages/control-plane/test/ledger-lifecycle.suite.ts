@@ -1,0 +1,204 @@
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import type { Harness } from './harness.js';
+import type { Entry, StoreKind } from './ledger-fixtures.js';
+import {
+  balanceOf,
+  customerWith,
+  debit,
+  ledgerOf,
+  startLedgerHarness,
+  sumOf,
+} from './ledger-fixtures.js';
+
+/** Entries without what differs between two customers with the same history. */
+const shapeOf = (entries: readonly Entry[]) =>
+  entries.map((entry) => [entry.kind, entry.amount, entry.at, entry.actor]);
+
+/** Refunds, voids, expiry, recurring grants and rollover, run once per store. */
+export function ledgerLifecycleSuite(kind: StoreKind): void {
+  describe(`ledger lifecycle (${kind})`, () => {
+    let harness: Harness;
+    beforeAll(async () => {
+      harness = await startLedgerHarness(kind, '2026-07-01T00:00:00Z');
+    });
+    afterAll(() => harness.close());
+
+    it('refunds the last-drawn grant first, and never more than the debit', async () => {
+      harness.clock.set('2026-07-01T00:00:00Z');
+      await customerWith(harness, 'refund');
+      const grant = (key: string, category: string, amount: number) =>
+        harness.call('POST', '/v1/customers/refund/grants', {
+          currency: 'credits',
+          category,
+          amount,
+          idempotency_key: key,
+        });
+      const promo = await grant('promo', 'promotional', 20);
+      const paid = await grant('paid', 'paid', 50);
+      const spent = await debit(harness, 'refund', { amount: 60, idempotency_key: 'd' });
+      expect(spent.body.lines).toEqual([
+        { grant_id: promo.body.id, amount: 20 },
+        { grant_id: paid.body.id, amount: 40 },
+      ]);
+      const refund = (amount: number, key: string) =>
+        harness.call('POST', '/v1/customers/refund/refunds', {
+          debit_id: spent.body.id,
+          amount,
+          idempotency_key: key,
+        });
+      const first = await refund(45, 'r1');
+      expect(first.status).toBe(201);
+      expect(first.body).toMatchObject({ balance: 55, amount: 45 });
+      expect(first.body.lines).toEqual([
+        { grant_id: paid.body.id, amount: 40 },
+        { grant_id: promo.body.id, amount: 5 },
+      ]);
+      const tooMuch = await refund(16, 'r2');
+      expect(tooMuch.status).toBe(409);
+      expect(tooMuch.body).toMatchObject({
+        code: 'TOLLGATE_ERR_REFUND_EXCEEDS_DEBIT',
+        message: `amount: at most 15 of debit ${spent.body.id} can be refunded`,
+      });
+      expect((await refund(15, 'r3')).body.balance).toBe(70);
+      expect((await refund(1, 'r4')).status).toBe(409);
+      const refunds = (await ledgerOf(harness, 'refund')).filter((e) => e.kind === 'refund');
+      expect(refunds.map((entry) => entry.amount)).toEqual([40, 5, 15]);
+    });
+
+    it("refuses a refund of another customer's debit as not found", async () => {
+      await customerWith(harness, 'thief', { amount: 10 });
+      await customerWith(harness, 'victim', { amount: 10 });
+      const spent = await debit(harness, 'victim', { amount: 5, idempotency_key: 'v' });
+      const reply = await harness.call('POST', '/v1/customers/thief/refunds', {
+        debit_id: spent.body.id,
+        amount: 5,
+        idempotency_key: 't',
+      });
+      expect(reply.status).toBe(404);
+      expect(reply.body.field).toBe('debit_id');
+      expect((await balanceOf(harness, 'thief', 'credits')).balance).toBe(10);
+    });
+
+    it('a refund of an overage lowers the debt; a grant drawn since voiding is not refundable', async () => {
+      await customerWith(harness, 'debtor', { currency: 'soft_credits', amount: 10 });
+      const spent = await debit(harness, 'debtor', {
+        currency: 'soft_credits',
+        amount: 25,
+        idempotency_key: 'd',
+      });
+      const grantId = spent.body.lines[0].grant_id;
+      await harness.call('POST', `/v1/customers/debtor/grants/${grantId}/void`, {
+        idempotency_key: 'v',
+      });
+      const refund = (amount: number, key: string) =>
+        harness.call('POST', '/v1/customers/debtor/refunds', {
+          debit_id: spent.body.id,
+          amount,
+          idempotency_key: key,
+        });
+      expect((await refund(16, 'r1')).status).toBe(409);
+      const paid = await refund(15, 'r2');
+      expect(paid.body).toMatchObject({ balance: 0, lines: [{ grant_id: null, amount: 15 }] });
+    });
+
+    it('voids the unused part of a grant once: −30 after spending 20 of 50', async () => {
+      const created = await customerWith(harness, 'void', { amount: 50 });
+      await debit(harness, 'void', { amount: 20, idempotency_key: 'd' });
+      const path = `/v1/customers/void/grants/${created.id}/void`;
+      const voided = await harness.call('POST', path, { idempotency_key: 'v', reference: 'CN-7' });
+      expect(voided.status).toBe(200);
+      expect(voided.body).toMatchObject({ voided: 30, balance: 0, grant: { remaining: 0 } });
+      const again = await harness.call('POST', path, { idempotency_key: 'v2' });
+      expect([again.status, again.body.code]).toEqual([409, 'TOLLGATE_ERR_CONFLICT']);
+      expect((await debit(harness, 'void', { amount: 1, idempotency_key: 'd2' })).status).toBe(402);
+      const entries = await ledgerOf(harness, 'void');
+      expect(entries.map((e) => [e.kind, e.amount, e.reference])).toEqual([
+        ['grant', 50, null],
+        ['debit', -20, null],
+        ['void', -30, 'CN-7'],
+      ]);
+      const listed = await harness.call('GET', '/v1/customers/void/grants');
+      expect(listed.body.grants[0]).toMatchObject({ status: 'voided', remaining: 0 });
+    });
+
+    it('expires a remainder at its instant the same way lazily and by the job', async () => {
+      harness.clock.set('2026-07-10T00:00:00Z');
+      const history = async (customer: string) => {
+        await customerWith(harness, customer);
+        await harness.call('POST', `/v1/customers/${customer}/grants`, {
+          currency: 'credits',
+          category: 'promotional',
+          amount: 40,
+          expires_at: '2026-07-20T00:00:00Z',
+          idempotency_key: 'expiring',
+        });
+        await debit(harness, customer, { amount: 15, idempotency_key: 'd' });
+      };
+      await history('lazy');
+      await history('by-job');
+      harness.clock.set('2026-07-25T00:00:00Z');
+      const job = await harness.call('POST', '/v1/jobs/ledger', {});
+      expect(job.status).toBe(200);
+      const lazy = await ledgerOf(harness, 'lazy');
+      const byJob = await ledgerOf(harness, 'by-job');
+      expect(shapeOf(byJob)).toEqual(shapeOf(lazy));
+      expect(lazy.at(-1)).toMatchObject({
+        kind: 'expiry',
+        amount: -25,
+        at: '2026-07-20T00:00:00.000Z',
+        actor: 'job',
+      });
+    });
+  });
+
+  describe(`ledger recurring grants and rollover (${kind})`, () => {
+    let harness: Harness;
+    beforeAll(async () => {
+      harness = await startLedgerHarness(kind, '2026-01-10T00:00:00Z');
+    });
+    afterAll(() => harness.close());
+
+    it('grants 100 once per period and carries at most 30 unused credits over', async () => {
+      for (const id of ['roll-lazy', 'roll-job']) {
+        await customerWith(harness, id);
+        await harness.call('POST', `/v1/customers/${id}/subscriptions`, { plan: 'monthly' });
+        await debit(harness, id, { amount: 50, idempotency_key: 'spend' });
+      }
+      // Many reads inside one period grant nothing more.
+      harness.clock.set('2026-01-20T00:00:00Z');
+      for (let index = 0; index < 3; index += 1) {
+        await balanceOf(harness, 'roll-lazy', 'credits');
+        await harness.call('POST', '/v1/jobs/ledger', {});
+      }
+      expect((await balanceOf(harness, 'roll-lazy', 'credits')).balance).toBe(50);
+
+      // Three boundaries pass: 2-10, 3-10, 4-10. Each carries min(unused, 30).
+      harness.clock.set('2026-04-15T00:00:00Z');
+      await harness.call('POST', '/v1/jobs/ledger', {});
+      const lazy = await ledgerOf(harness, 'roll-lazy');
+      const byJob = await ledgerOf(harness, 'roll-job');
+      expect(shapeOf(byJob)).toEqual(shapeOf(lazy));
+      expect(lazy.map((entry) => [entry.kind, entry.amount, entry.at.slice(0, 10)])).toEqual([
+        ['grant', 100, '2026-01-10'],
+        ['debit', -50, '2026-01-10'],
+        ['expiry', -50, '2026-02-10'],
+        ['grant', 30, '2026-02-10'],
+        ['grant', 100, '2026-02-10'],
+        ['expiry', -30, '2026-03-10'],
+        ['expiry', -100, '2026-03-10'],
+        ['grant', 30, '2026-03-10'],
+        ['grant', 100, '2026-03-10'],
+        ['expiry', -30, '2026-04-10'],
+        ['expiry', -100, '2026-04-10'],
+        ['grant', 30, '2026-04-10'],
+        ['grant', 100, '2026-04-10'],
+      ]);
+      expect((await balanceOf(harness, 'roll-lazy', 'credits')).balance).toBe(130);
+      expect(sumOf(lazy, 'credits')).toBe(130);
+      const grants = (await harness.call('GET', '/v1/customers/roll-lazy/grants')).body.grants;
+      expect(grants.filter((g: any) => g.source.startsWith('rollover:'))).toHaveLength(3);
+      expect(grants.at(-2)).toMatchObject({ amount: 30, cost_basis: 0, status: 'live' });
+      expect(grants.at(-1)).toMatchObject({ amount: 100, cost_basis: 900, status: 'live' });
+    });
+  });
+}
