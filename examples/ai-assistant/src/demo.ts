@@ -30,15 +30,23 @@ function print(result: StepResult): void {
   for (const failure of result.failures) console.log(`      ${failure}`);
 }
 
+function parseFramework(argument: string | undefined): 'express' | 'koa' | 'nest' {
+  if (argument === undefined || argument === 'express') return 'express';
+  if (argument === 'koa' || argument === 'nest') return argument;
+  throw new Error(`unknown framework ${argument}: expected express, koa or nest`);
+}
+
 async function main(): Promise<number> {
   const directory = join(process.cwd(), '.tollgate');
   mkdirSync(directory, { recursive: true });
   const databasePath = join(directory, 'demo.sqlite');
   for (const suffix of ['', '-wal', '-shm']) rmSync(databasePath + suffix, { force: true });
 
-  const servers = await startDemoServers({ databasePath });
+  // `node dist/demo.js koa` or `… nest` runs the same scenario against the other apps.
+  const framework = parseFramework(process.argv[2]);
+  const servers = await startDemoServers({ databasePath, framework });
   console.log(`Quillstone on Tollgate: control plane ${servers.controlPlaneUrl} (SQLite`);
-  console.log(`${databasePath}), example app ${servers.appUrl}, Wasm evaluator\n`);
+  console.log(`${databasePath}), ${framework} app ${servers.appUrl}, Wasm evaluator\n`);
   console.log(`    ${line(columns.map((column) => column.title))}`);
   let results: StepResult[];
   try {
