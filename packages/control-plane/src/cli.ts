@@ -3,6 +3,7 @@ import { Command, InvalidArgumentError } from 'commander';
 import { isTollgateError } from '@tollgate/core';
 import { loadCatalogFile } from '@tollgate/catalog';
 import { createControlPlane, defaultDatabasePath } from './control-plane.js';
+import { registerExplainCommand } from './explain-command.js';
 import type { ApiKeyOptions } from './http/auth.js';
 
 /**
@@ -16,7 +17,10 @@ program
   .description('serve the control-plane HTTP API')
   .requiredOption('--catalog <file>', 'catalog YAML file')
   .option('--db <path>', 'SQLite database file', defaultDatabasePath)
-  .option('--database-url <url>', 'PostgreSQL URL (default: $TOLLGATE_DATABASE_URL); wins over --db')
+  .option(
+    '--database-url <url>',
+    'PostgreSQL URL (default: $TOLLGATE_DATABASE_URL); wins over --db',
+  )
   .option('--ledger-job-interval-ms <ms>', 'expiry and rollover job period', parseCount, 60_000)
   .option('--port <port>', 'TCP port', parsePort, 4100)
   .option('--host <host>', 'interface to listen on', '127.0.0.1')
@@ -81,6 +85,8 @@ function parsePort(value: string): number {
   }
   return port;
 }
+
+registerExplainCommand(program);
 
 program.parseAsync().catch((error: unknown) => {
   const text = isTollgateError(error)
