@@ -15,7 +15,10 @@ plans:
     versions:
       - version: 1
         published_at: "2016-01-01T00:00:00Z"
-        entitlements: { api_calls: { limit: 100 }, max_projects: { limit: 50 }, seats: { limit: 1 } }
+        entitlements:
+          api_calls: { limit: 100 }
+          max_projects: { limit: 50 }
+          seats: { limit: 1 }
   business:
     fallback_plan: starter
     versions:

@@ -64,7 +64,7 @@ describe('control plane: entitlement resolution over HTTP', () => {
     expect(after.body).toMatchObject({ limit: 75, winner: 'extra_projects_25' });
   });
 
-  it('refuses an overlapping override without a rule, naming rule, and stores nothing', async () => {
+  it('refuses an overlapping override without a rule, naming rule; nothing changes', async () => {
     const before = await explain('acme', 'max_projects', '2026-03-06T00:00:00Z');
     const clash = await harness.call('POST', '/v1/customers/acme/overrides', {
       feature: 'max_projects',
@@ -87,7 +87,7 @@ describe('control plane: entitlement resolution over HTTP', () => {
     expect((await explain('acme', 'max_projects', '2026-03-08T12:00:00Z')).body.limit).toBe(500);
   });
 
-  it('assigns 3 seats on team, refuses dave, then seats him after bob leaves (step 13)', async () => {
+  it('seats alice, bob, carol; refuses dave; seats him once bob leaves (step 13)', async () => {
     await harness.call('POST', '/v1/customers', { id: 'crew' });
     await harness.call('POST', '/v1/customers/crew/subscriptions', { plan: 'team', quantity: 3 });
     for (const user of ['alice', 'bob', 'carol']) {
@@ -137,7 +137,7 @@ describe('control plane: entitlement resolution over HTTP', () => {
     expect((await harness.call('GET', '/v1/customers/race/seats')).body.holders).toHaveLength(2);
   });
 
-  it('runs the pro trial from 03-10: export_pdf on 03-20, off with 3 projects from 03-24 (step 14)', async () => {
+  it('runs the pro trial from 03-10: pdf on 03-20, none and 3 projects from 03-24 (step 14)', async () => {
     harness.clock.set('2026-03-10T00:00:00Z');
     await harness.call('POST', '/v1/customers', { id: 'tryme' });
     const trial = await harness.call('POST', '/v1/customers/tryme/trials', { trial: 'pro_trial' });

@@ -61,7 +61,8 @@ export class SqlAccounts implements AccountTransaction {
     await this.#write(
       `INSERT INTO subscription_lifecycle (environment, subscription_id, past_due_since_ms,
        paused_at_ms, cancel_at_ms) VALUES (?, ?, ?, ?, ?)
-       ON CONFLICT (environment, subscription_id) DO UPDATE SET past_due_since_ms = excluded.past_due_since_ms,
+       ON CONFLICT (environment, subscription_id) DO UPDATE
+       SET past_due_since_ms = excluded.past_due_since_ms,
        paused_at_ms = excluded.paused_at_ms, cancel_at_ms = excluded.cancel_at_ms`,
       this.#environment,
       subscriptionId,
