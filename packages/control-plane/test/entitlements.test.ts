@@ -137,7 +137,7 @@ describe('control plane: entitlement resolution over HTTP', () => {
     expect((await harness.call('GET', '/v1/customers/race/seats')).body.holders).toHaveLength(2);
   });
 
-  it('runs the pro trial from 03-10: pdf on 03-20, none and 3 projects from 03-24 (step 14)', async () => {
+  it('trials pro from 03-10: pdf on 03-20; none and 3 projects from 03-24 (step 14)', async () => {
     harness.clock.set('2026-03-10T00:00:00Z');
     await harness.call('POST', '/v1/customers', { id: 'tryme' });
     const trial = await harness.call('POST', '/v1/customers/tryme/trials', { trial: 'pro_trial' });
