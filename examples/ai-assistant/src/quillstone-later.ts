@@ -1,11 +1,13 @@
 import { amount, type Answer } from './harness.js';
 import { Scenario, count, decision, reason, reasons, repeat, tally } from './scenario.js';
+import { runSeatsAndTrial } from './quillstone-seats.js';
 
-/** Steps 9–12, 15 and 16: the free tier, concurrency, metering, idempotency, bad input. */
+/** Steps 9–16: free tier, concurrency, metering, seats, trial, idempotency, bad input. */
 export async function runLaterSteps(scenario: Scenario): Promise<void> {
   await runFreeTier(scenario);
   await runConcurrentSpend(scenario);
   await runTokens(scenario);
+  await runSeatsAndTrial(scenario);
   await runIdempotency(scenario);
   await runBadInput(scenario);
 }
