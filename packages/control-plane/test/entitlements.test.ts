@@ -157,3 +157,34 @@ describe('control plane: entitlement resolution over HTTP', () => {
     });
   });
 });
+
+describe('control plane: entitlement bad input changes nothing', () => {
+  let harness: Harness;
+  beforeAll(async () => {
+    harness = await startHarness('2026-03-01T00:00:00Z');
+  });
+  afterAll(() => harness.close());
+
+  it('refuses an unknown time zone naming time_zone, and creates no customer', async () => {
+    const reply = await harness.call('POST', '/v1/customers', {
+      id: 'zoned',
+      time_zone: 'Mars/Olympus',
+    });
+    expect(reply.status).toBe(400);
+    expect(reply.body).toMatchObject({ code: 'TOLLGATE_ERR_VALIDATION', field: 'time_zone' });
+    expect((await harness.call('GET', '/v1/customers/zoned/balances')).status).toBe(404);
+  });
+
+  it('refuses a trial of zero length naming ends_at, and starts none', async () => {
+    await harness.call('POST', '/v1/customers', { id: 'brief' });
+    const reply = await harness.call('POST', '/v1/customers/brief/trials', {
+      trial: 'pro_trial',
+      starts_at: '2026-03-05T00:00:00Z',
+      ends_at: '2026-03-05T00:00:00Z',
+    });
+    expect(reply.status).toBe(400);
+    expect(reply.body).toMatchObject({ code: 'TOLLGATE_ERR_VALIDATION', field: 'ends_at' });
+    const explained = await harness.call('GET', '/v1/customers/brief/explain?feature=export_pdf');
+    expect(explained.body).toMatchObject({ status: 'none', access: false });
+  });
+});
