@@ -6,13 +6,20 @@ import { systemClock } from '@tollgate/core';
 import type { Clock } from '@tollgate/core';
 import { registerAuthentication } from './http/auth.js';
 import type { ApiKeyOptions } from './http/auth.js';
+import type { RouteContext } from './routes/route-context.js';
 import { registerErrorHandling } from './http/error-handler.js';
 import { registerAccountRoutes } from './routes/accounts.routes.js';
 import { registerEntitlementRouteGroup } from './routes/entitlement-group.js';
 import { registerCreditRoutes } from './routes/credits.routes.js';
 import { registerCustomerRoutes } from './routes/customers.routes.js';
-import { registerRuntimeRoutes } from './routes/runtime.routes.js';
+import { registerRuntimeRoutes, registerSnapshotStreamRoutes } from './routes/runtime.routes.js';
+import { registerLeaseRoutes } from './routes/leases.routes.js';
 import { SnapshotService } from './snapshot/snapshot-service.js';
+import { SnapshotStreamHub } from './snapshot/snapshot-stream.js';
+import { createLeaseService } from './leases/create-lease-service.js';
+import type { LeaseOptions } from './leases/create-lease-service.js';
+import { defaultUsageTimePolicy } from './usage/usage-time.js';
+import type { UsageTimePolicy } from './usage/usage-time.js';
 import { openStore } from './store/open-store.js';
 import { registerLedgerRoutes } from './routes/ledger.routes.js';
 import { registerJobRoutes } from './routes/jobs.routes.js';
@@ -36,6 +43,12 @@ export interface ControlPlaneOptions {
   clock?: Clock;
   /** pino options, or false for silence. Nothing is logged per request at info level. */
   logger?: LoggerOptions | false;
+  /** Accepted event times around now: 5 minutes ahead and 24 hours behind by default. */
+  usageTime?: Partial<UsageTimePolicy>;
+  /** Lease accounting: in memory by default, in Redis when `redisUrl` is given. */
+  leases?: LeaseOptions;
+  /** How often open snapshot streams are checked for a newer version (default 5000). */
+  streamCheckIntervalMs?: number;
 }
 
 export interface ControlPlane {
@@ -90,7 +103,26 @@ export async function createControlPlane(options: ControlPlaneOptions): Promise<
   registerErrorHandling(app);
   registerAuthentication(app, options.keys);
   const snapshots = new SnapshotService(options.catalog, store, clock);
-  const routeContext = { catalog: options.catalog, store, clock, snapshots };
+  const hub = new SnapshotStreamHub(snapshots, options.streamCheckIntervalMs ?? 5000);
+  const leases = createLeaseService(options.catalog, store, options.leases ?? {});
+  const usageTime = { ...defaultUsageTimePolicy, ...options.usageTime };
+  const routeContext: RouteContext = {
+    catalog: options.catalog,
+    store,
+    clock,
+    snapshots,
+    usageTime,
+  };
+  routeContext.afterUsage = async (environment, events, result) => {
+    await leases.recordUsage(environment, events, result);
+    hub.poke(environment);
+  };
+  // Any successful write may change a snapshot; the hub coalesces the pokes.
+  app.addHook('onResponse', async (request, reply) => {
+    if (request.method !== 'GET' && reply.statusCode < 300) hub.poke(request.principal.environment);
+  });
+  app.addHook('preClose', async () => hub.close());
+  app.addHook('onClose', async () => leases.book.close());
   registerCustomerRoutes(app, routeContext);
   registerCreditRoutes(app, routeContext);
   registerAccountRoutes(app, routeContext);
@@ -106,6 +138,8 @@ export async function createControlPlane(options: ControlPlaneOptions): Promise<
     app.addHook('onClose', async () => stop());
   }
   registerRuntimeRoutes(app, routeContext);
+  registerSnapshotStreamRoutes(app, routeContext, hub);
+  registerLeaseRoutes(app, routeContext, leases);
   await app.ready();
 
   return {

@@ -40,6 +40,17 @@ export const errorCatalog = {
   TOLLGATE_ERR_ABI_MISMATCH: { status: 500, title: 'The Wasm evaluator ABI does not match' },
   TOLLGATE_ERR_QUANTITY_FUNCTION: { status: 500, title: 'The quantity function misbehaved' },
   TOLLGATE_ERR_RESERVATION_NOT_FOUND: { status: 404, title: 'No such reservation' },
+  TOLLGATE_ERR_RESERVATION_EXPIRED: { status: 410, title: 'The reservation has expired' },
+  TOLLGATE_ERR_USAGE_EVENT_TIME: {
+    status: 422,
+    title: 'The event time is outside the accepted window',
+  },
+  TOLLGATE_ERR_LEASE_NOT_FOUND: { status: 404, title: 'No such lease' },
+  TOLLGATE_ERR_LEASE_UNSUPPORTED: {
+    status: 400,
+    title: 'The feature has no balance or limit to lease',
+  },
+  TOLLGATE_ERR_SNAPSHOT_STREAM: { status: 502, title: 'The snapshot stream sent garbage' },
   TOLLGATE_ERR_CONTROL_PLANE: { status: 502, title: 'The control plane did not answer' },
   TOLLGATE_ERR_NOT_STARTED: { status: 503, title: 'The runtime has no snapshot yet' },
   TOLLGATE_ERR_USAGE_BUFFER_FULL: {

@@ -12,11 +12,24 @@ export interface UsageEvent {
   quantity: number;
   /** Epoch milliseconds, stamped once at the decision. */
   time: number;
+  /** The lease the use was decided under, when the feature is in lease mode. */
+  lease?: string;
 }
 
 export interface UsageAck {
   accepted: number;
   duplicates: number;
+  /** Per event: the watermark a snapshot must reach to include it; null when rejected. */
+  sequences: (number | null)[];
+  /** Events the control plane will never record (a time outside its window). */
+  rejected: RejectedUsage[];
+}
+
+export interface RejectedUsage {
+  index: number;
+  key: string;
+  code: string;
+  message: string;
 }
 
 /** A snapshot as served: `null` bytes mean the server answered 304 (nothing newer). */
@@ -48,6 +61,8 @@ export class ControlPlaneClient {
   readonly #baseUrl: string;
   readonly #authorization: string;
   readonly #agent = new Agent({ keepAliveTimeout: 10_000, connect: { timeout: 10_000 } });
+  // The stream holds its connection for hours; it gets its own pool.
+  readonly #streamAgent = new Agent({ connect: { timeout: 10_000 } });
 
   constructor(baseUrl: string, apiKey: string) {
     this.#baseUrl = baseUrl.replace(/\/+$/, '');
@@ -82,11 +97,53 @@ export class ControlPlaneClient {
     const response = await this.#send('POST', '/v1/usage', headers, body);
     if (response.statusCode !== 200) throw await failure(response, 'POST /v1/usage');
     const ack = (await response.body.json()) as Partial<UsageAck>;
-    return { accepted: Number(ack.accepted ?? 0), duplicates: Number(ack.duplicates ?? 0) };
+    return {
+      accepted: Number(ack.accepted ?? 0),
+      duplicates: Number(ack.duplicates ?? 0),
+      sequences: Array.isArray(ack.sequences) ? ack.sequences : events.map(() => null),
+      rejected: Array.isArray(ack.rejected) ? ack.rejected : [],
+    };
+  }
+
+  /** Fetches the customers changed since `heldVersion`; null bytes mean "fetch in full". */
+  async fetchDelta(heldVersion: number): Promise<Uint8Array | null> {
+    const headers = { authorization: this.#authorization };
+    const path = `/v1/snapshot/delta?since=${heldVersion}`;
+    const response = await this.#send('GET', path, headers, undefined);
+    // 204: the control plane cannot diff from that version; 404: it serves no deltas.
+    if (response.statusCode === 204 || response.statusCode === 404) {
+      await response.body.dump();
+      return null;
+    }
+    if (response.statusCode !== 200) throw await failure(response, 'GET /v1/snapshot/delta');
+    return new Uint8Array(await response.body.arrayBuffer());
+  }
+
+  /** Posts a JSON body and returns the JSON answer; throws `ControlPlaneError`. */
+  async postJson(path: string, body: unknown): Promise<Record<string, unknown>> {
+    const headers = { authorization: this.#authorization, 'content-type': 'application/json' };
+    const encoded = new TextEncoder().encode(JSON.stringify(body));
+    const response = await this.#send('POST', path, headers, encoded);
+    if (response.statusCode !== 200) throw await failure(response, `POST ${path}`);
+    return (await response.body.json()) as Record<string, unknown>;
+  }
+
+  /** Opens the server-sent event stream of snapshot versions; the caller reads the body. */
+  async openStream(signal: AbortSignal): Promise<AsyncIterable<Uint8Array>> {
+    const response = await request(`${this.#baseUrl}/v1/snapshot/stream`, {
+      method: 'GET',
+      headers: { authorization: this.#authorization, accept: 'text/event-stream' },
+      dispatcher: this.#streamAgent,
+      signal,
+      bodyTimeout: 0,
+    });
+    if (response.statusCode !== 200) throw await failure(response, 'GET /v1/snapshot/stream');
+    return response.body;
   }
 
   async close(): Promise<void> {
     await this.#agent.close();
+    await this.#streamAgent.destroy();
   }
 
   async #send(

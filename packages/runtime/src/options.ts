@@ -4,6 +4,7 @@ import type { Clock } from '@tollgate/core';
 import type { Evaluator } from '@tollgate/evaluator';
 import type { TollgateLogger } from './diagnostics.js';
 import type { RetryOptions } from './usage-batcher.js';
+import type { LeaseTermsOptions } from './lease-keeper.js';
 
 /** Options of `createTollgate`. Only `controlPlaneUrl` and `apiKey` are required. */
 export interface TollgateOptions {
@@ -29,6 +30,37 @@ export interface TollgateOptions {
   /** Identifies this runtime in generated idempotency keys and diagnostics. */
   runtimeId?: string;
   logger?: TollgateLogger;
+  /** Per feature: how it is decided across instances, and what a stale snapshot means. */
+  features?: Record<string, FeaturePolicy>;
+  /** A snapshot not confirmed current for this long is stale (default 5 minutes). */
+  snapshotMaxAgeMs?: number;
+  /** Lease slices for features in `lease` mode. */
+  lease?: Partial<LeaseTermsOptions>;
+  /** Hold the control plane's push stream open (default true). */
+  stream?: boolean;
+  /** Refresh with deltas, keeping a decoded copy of the snapshot (default true). */
+  deltas?: boolean;
+}
+
+/**
+ * `allow` or `deny` at once, or ask the control plane (a strict consume) and use
+ * `otherwise` when it does not answer within `timeoutMs`. A synchronous `consume` cannot
+ * ask, so it uses `otherwise` directly; `consumeAsync` asks.
+ */
+export type FallbackPolicy =
+  'allow' | 'deny' | { ask: { timeoutMs: number; otherwise: 'allow' | 'deny' } };
+
+export interface FeaturePolicy {
+  /**
+   * `local` (default): decided from the snapshot; `lease`: within a slice granted by the
+   * control plane (`consumeAsync`); `strict`: one atomic control-plane call per consume.
+   */
+  mode?: 'local' | 'lease' | 'strict';
+  /** When the snapshot is older than `maxAgeMs` (default: `snapshotMaxAgeMs`). */
+  whenStale?: FallbackPolicy;
+  maxAgeMs?: number;
+  /** When the customer is not in the snapshot (default `deny`). */
+  whenUnknownCustomer?: FallbackPolicy;
 }
 
 /** The options with every default applied and every number checked. */
@@ -45,6 +77,11 @@ export interface ResolvedOptions {
   idempotencyKeysMax: number;
   runtimeId: string;
   logger: TollgateLogger | undefined;
+  features: Record<string, FeaturePolicy>;
+  snapshotMaxAgeMs: number;
+  lease: LeaseTermsOptions;
+  stream: boolean;
+  deltas: boolean;
 }
 
 export function resolveOptions(options: TollgateOptions): ResolvedOptions {
@@ -72,6 +109,15 @@ export function resolveOptions(options: TollgateOptions): ResolvedOptions {
     idempotencyKeysMax: count(options.idempotencyKeysMax ?? 10_000, 'idempotencyKeysMax', 1),
     runtimeId: options.runtimeId ?? randomUUID(),
     logger: options.logger,
+    features: options.features ?? {},
+    snapshotMaxAgeMs: count(options.snapshotMaxAgeMs ?? 300_000, 'snapshotMaxAgeMs', 1),
+    lease: {
+      sliceSize: count(options.lease?.sliceSize ?? 100, 'lease.sliceSize', 1),
+      renewBelowRatio: options.lease?.renewBelowRatio ?? 0.5,
+      expirySafetyMs: count(options.lease?.expirySafetyMs ?? 2000, 'lease.expirySafetyMs', 0),
+    },
+    stream: options.stream ?? true,
+    deltas: options.deltas ?? true,
   };
 }
 

@@ -79,9 +79,9 @@ export class ReservationBook {
   }
 
   /**
-   * Turns the hold into a consumption of `actual` and returns the quantity charged. A
-   * reservation that expired is charged from what is available, as if nothing were held,
-   * because the action it paid for did happen.
+   * Turns the hold into a consumption of `actual` and returns the quantity charged. An
+   * expired reservation is refused with a coded error and changes nothing: its hold was
+   * released at expiry, and the caller must know the action went unpaid.
    */
   settle(
     reservation: Reservation,
@@ -95,13 +95,21 @@ export class ReservationBook {
         outcome: record.state === 'settled' ? 'already_settled' : 'already_released',
       };
     }
+    if (record.state === 'expired') {
+      const expiredAt = new Date(reservation.expiresAtMs).toISOString();
+      throw new TollgateError(
+        'TOLLGATE_ERR_RESERVATION_EXPIRED',
+        `reservation: ${reservation.id} expired at ${expiredAt}`,
+        { field: 'reservation' },
+      );
+    }
     const index = this.#evaluator.featureIndex(reservation.feature);
-    const held = record.state === 'live' ? record.heldQuantity : 0;
     const charged =
-      index < 0 ? 0 : this.#evaluator.settle(reservation.customer, index, held, actual, nowMs);
-    const outcome = record.state === 'expired' ? 'expired' : 'settled';
+      index < 0
+        ? 0
+        : this.#evaluator.settle(reservation.customer, index, record.heldQuantity, actual, nowMs);
     this.#finish(record, 'settled');
-    return { charged, outcome };
+    return { charged, outcome: 'settled' };
   }
 
   /** Gives the held quantity back. */

@@ -1,4 +1,4 @@
-import { TollgateError, assertIdentifier, parseQuantity } from '@tollgate/core';
+import { Reason, TollgateError, assertIdentifier, parseQuantity } from '@tollgate/core';
 import type { Decision, FeatureKindName } from '@tollgate/core';
 import type { Evaluator } from '@tollgate/evaluator';
 import { ControlPlaneClient } from './control-plane-client.js';
@@ -13,6 +13,11 @@ import type { ConsumeOptions, ReserveResult, SettleResult, Tollgate } from './to
 import { SnapshotSync } from './snapshot-sync.js';
 import { UsageBatcher } from './usage-batcher.js';
 import type { UsageStats } from './usage-batcher.js';
+import { CarryLog } from './carry-log.js';
+import { immediate, policyDecision } from './fallback.js';
+import { LeaseKeeper } from './lease-keeper.js';
+import { consumeShared } from './shared-decisions.js';
+import { SnapshotStream } from './snapshot-stream.js';
 
 /**
  * Creates a runtime and loads its first snapshot before resolving.
@@ -60,6 +65,9 @@ class Runtime implements Tollgate {
   // The caller's idempotency key of a reservation becomes the key of its usage event.
   readonly #reservationKeys = new WeakMap<Reservation, string>();
   readonly #timers: NodeJS.Timeout[] = [];
+  readonly #carryLog = new CarryLog();
+  readonly #keeper: LeaseKeeper;
+  readonly #stream: SnapshotStream;
   #seq = 0;
   #closing: Promise<void> | null = null;
 
@@ -74,6 +82,8 @@ class Runtime implements Tollgate {
       maxDelayMs: options.maxDelayMs,
       retry: options.retry,
       onBackgroundError: (error) => this.#logBackground(error, 'usage report failed', false),
+      onAcknowledged: (seqs, ack) => this.#carryLog.acknowledge(seqs, ack.sequences),
+      onDropped: (seqs) => this.#carryLog.forget(seqs),
     });
     this.#reservations = new ReservationBook(evaluator, this.runtimeId);
     this.#keys = new RecentKeyCache(options.idempotencyKeysMax);
@@ -81,10 +91,18 @@ class Runtime implements Tollgate {
       runtimeId: this.runtimeId,
       client: this.#client,
       evaluator,
-      batcher: this.#batcher,
+      carryLog: this.#carryLog,
       reservations: this.#reservations,
       clock: options.clock,
-      lastSeq: () => this.#seq,
+      deltas: options.deltas,
+    });
+    this.#keeper = new LeaseKeeper(this.#client, options.lease, options.clock, this.runtimeId);
+    this.#stream = new SnapshotStream({
+      runtimeId: this.runtimeId,
+      client: this.#client,
+      heldVersion: () => evaluator.snapshotVersion,
+      refresh: () => this.refresh(),
+      reconnectDelayMs: 250,
     });
   }
 
@@ -114,6 +132,7 @@ class Runtime implements Tollgate {
         );
       });
     }
+    if (this.#options.stream) this.#stream.start();
     const expiryTickMs = Math.min(reservationTtlMs, 1000);
     this.#every(expiryTickMs, () => this.#reservations.expire(this.#options.clock()));
   }
@@ -123,7 +142,47 @@ class Runtime implements Tollgate {
     this.#validate(customer, quantity, 'quantity');
     this.#reservations.expire(nowMs);
     const index = this.#evaluator.featureIndex(feature);
-    return this.#evaluator.check(customer, index, quantity, nowMs);
+    return this.#withPolicy(feature, nowMs, () =>
+      this.#evaluator.check(customer, index, quantity, nowMs),
+    );
+  }
+
+  async consumeAsync(
+    customer: string,
+    feature: string,
+    quantity = 1,
+    options: ConsumeOptions = {},
+  ): Promise<Decision> {
+    const nowMs = this.#options.clock();
+    const key = this.#validate(customer, quantity, 'quantity', options.idempotencyKey);
+    const policy = this.#options.features[feature];
+    const stale = this.#isStale(feature, nowMs);
+    if ((policy?.mode ?? 'local') === 'local' && !stale && !this.#asksWhenUnknown(feature)) {
+      return this.consume(customer, feature, quantity, options);
+    }
+    this.#assertOpen();
+    const seen = key === undefined ? undefined : this.#keys.get(customer, key);
+    if (seen !== undefined) return seen.decision;
+    this.#seq += 1;
+    const eventKey = key ?? `${this.runtimeId}:${this.#seq}`;
+    const decision = await consumeShared(
+      {
+        evaluator: this.#evaluator,
+        client: this.#client,
+        keeper: this.#keeper,
+        terms: this.#sync.featureTerms(feature),
+        policy,
+        stale,
+        record: (units, lease) => this.#recordUsage(customer, feature, units, nowMs, key, lease),
+      },
+      customer,
+      feature,
+      quantity,
+      nowMs,
+      eventKey,
+    );
+    if (key !== undefined) this.#keys.set(customer, key, { decision, reservation: null });
+    return decision;
   }
 
   consume(customer: string, feature: string, quantity = 1, options: ConsumeOptions = {}): Decision {
@@ -135,9 +194,13 @@ class Runtime implements Tollgate {
     this.#assertOpen();
     this.#reservations.expire(nowMs);
     const index = this.#evaluator.featureIndex(feature);
-    const decision = this.#evaluator.consume(customer, index, quantity, nowMs);
-    // Config, boolean and seats features report nothing; metered and credits do.
-    if (decision.allowed && quantity > 0 && this.#reportsUsage(feature)) {
+    const decision = this.#withPolicy(feature, nowMs, () =>
+      this.#evaluator.consume(customer, index, quantity, nowMs),
+    );
+    // Config, boolean and seats features report nothing; metered and credits do. A use
+    // allowed by the unknown-customer policy is not reported: the control plane has no
+    // such customer, and the batch would be refused whole.
+    if (decision.allowed && decision.cost > 0 && this.#reportsUsage(feature)) {
       this.#recordUsage(customer, feature, quantity, nowMs, key);
     }
     if (key !== undefined) this.#keys.set(customer, key, { decision, reservation: null });
@@ -172,12 +235,14 @@ class Runtime implements Tollgate {
     this.#reservations.expire(nowMs);
     const { charged: cost, outcome } = this.#reservations.settle(reservation, actual, nowMs);
     const charged = this.#unitsOf(reservation.feature, cost, actual);
+    // Only a settle that charged can fall short; a repeated call changed nothing.
+    const shortfall = outcome === 'settled' ? actual - charged : 0;
     if (charged > 0) {
       const { customer, feature } = reservation;
       const key = this.#reservationKeys.get(reservation);
       this.#recordUsage(customer, feature, charged, nowMs, key);
     }
-    return { charged, cost, outcome };
+    return { charged, cost, outcome, shortfall };
   }
 
   release(reservation: Reservation): ReservationOutcome {
@@ -202,9 +267,12 @@ class Runtime implements Tollgate {
 
   async #shutDown(): Promise<void> {
     for (const timer of this.#timers) clearInterval(timer);
+    await this.#stream.stop();
     await this.#sync.settled();
     try {
       await this.#batcher.close();
+      // Leases go back only once every use under them was delivered.
+      await this.#keeper.returnAll();
     } finally {
       await this.#client.close();
     }
@@ -234,11 +302,40 @@ class Runtime implements Tollgate {
     quantity: number,
     timeMs: number,
     idempotencyKey: string | undefined,
+    lease?: string,
   ): void {
     this.#seq += 1;
     const key = idempotencyKey ?? `${this.runtimeId}:${this.#seq}`;
-    this.#batcher.enqueue(this.#seq, { key, customer, feature, quantity, time: timeMs });
-    this.#sync.journal(customer, feature, quantity, timeMs);
+    const event = { key, customer, feature, quantity, time: timeMs };
+    this.#batcher.enqueue(this.#seq, lease === undefined ? event : { ...event, lease });
+    this.#carryLog.add(this.#seq, customer, feature, quantity, timeMs);
+  }
+
+  /** Stale: not confirmed current for the feature's maximum age, and no stream open. */
+  #isStale(feature: string, nowMs: number): boolean {
+    if (this.#stream.connected) return false;
+    const maxAgeMs = this.#options.features[feature]?.maxAgeMs ?? this.#options.snapshotMaxAgeMs;
+    return nowMs - this.#sync.confirmedAtMs > maxAgeMs;
+  }
+
+  #asksWhenUnknown(feature: string): boolean {
+    const policy = this.#options.features[feature]?.whenUnknownCustomer;
+    return policy !== undefined && typeof policy !== 'string';
+  }
+
+  /** Applies the feature's stale and unknown-customer policies around a local decision. */
+  #withPolicy(feature: string, nowMs: number, decide: () => Decision): Decision {
+    const policy = this.#options.features[feature];
+    const version = this.#evaluator.snapshotVersion;
+    if (policy?.whenStale !== undefined && this.#isStale(feature, nowMs)) {
+      if (immediate(policy.whenStale) === 'deny') {
+        return policyDecision(false, Reason.StaleSnapshot, version);
+      }
+    }
+    const decision = decide();
+    if (decision.reason !== Reason.UnknownCustomer) return decision;
+    const allow = immediate(policy?.whenUnknownCustomer ?? 'deny') === 'allow';
+    return allow ? policyDecision(true, Reason.UnknownCustomer, version) : decision;
   }
 
   /** Validates the arguments every recording call shares; returns the idempotency key. */

@@ -1,12 +1,13 @@
 import { TollgateError, featureKindNames, isTollgateError } from '@tollgate/core';
 import type { Clock, FeatureKindName } from '@tollgate/core';
-import { decodeCatalog, verifySnapshot } from '@tollgate/snapshot';
-import type { SnapshotHeader } from '@tollgate/snapshot';
+import { decodeCatalog, decodeSnapshot, verifySnapshot } from '@tollgate/snapshot';
+import type { SnapshotHeader, SnapshotInput } from '@tollgate/snapshot';
 import type { Evaluator } from '@tollgate/evaluator';
 import type { ControlPlaneClient } from './control-plane-client.js';
 import { channelNames, publish } from './diagnostics.js';
+import type { CarryLog } from './carry-log.js';
+import { applyDelta } from './snapshot-delta.js';
 import type { ReservationBook } from './reservations.js';
-import type { UsageBatcher } from './usage-batcher.js';
 
 /** What the runtime needs to know of a feature beyond the evaluator's decisions. */
 export interface FeatureTerms {
@@ -15,43 +16,35 @@ export interface FeatureTerms {
   costPerUnit: number;
 }
 
-/** A consumption recorded locally while a refresh was in progress. */
-interface JournalEntry {
-  customer: string;
-  feature: string;
-  quantity: number;
-  timeMs: number;
-}
-
 export interface SnapshotSyncParts {
   runtimeId: string;
   client: ControlPlaneClient;
   evaluator: Evaluator;
-  batcher: UsageBatcher;
+  carryLog: CarryLog;
   reservations: ReservationBook;
   clock: Clock;
-  /** The sequence number of the last usage event recorded. */
-  lastSeq: () => number;
+  /** Fetch only the customers changed since the version held (keeps a decoded copy). */
+  deltas: boolean;
 }
 
 /**
  * Keeps the evaluator's snapshot current without pausing decisions, and without
- * counting any consumption twice or dropping it. The carry-over rule:
+ * counting any consumption twice or dropping it. The carry-over rule goes through the
+ * snapshot's usage watermark (see `CarryLog`): load the snapshot, record again every
+ * local use it does not include, and place every live hold again, all synchronously, so
+ * no decision ever sees the snapshot without them.
  *
- * 1. Note the sequence number of the last recorded usage event: the cut.
- * 2. Deliver every event up to the cut and await its acknowledgement, holding back
- *    events recorded after the cut, so the control plane has exactly the prefix.
- * 3. Fetch the snapshot; it includes every acknowledged event.
- * 4. Load it, then record again every consumption made after the cut (they were
- *    journaled while steps 2 and 3 ran) and place every live hold again.
- *
- * Steps 4 run synchronously, so no decision ever sees the snapshot without them.
+ * A refresh asks for a delta first (the customers changed since the version held) and
+ * falls back to the full snapshot when the control plane cannot diff from that version.
  */
 export class SnapshotSync {
   readonly #parts: SnapshotSyncParts;
-  #journal: JournalEntry[] | null = null;
   #inFlight: Promise<boolean> | null = null;
   #featureByKey = new Map<string, FeatureTerms>();
+  /** The decoded snapshot held, kept to apply deltas to; null when deltas are off. */
+  #base: SnapshotInput | null = null;
+  /** When the control plane last confirmed the snapshot held is current (epoch ms). */
+  confirmedAtMs = 0;
 
   constructor(parts: SnapshotSyncParts) {
     this.#parts = parts;
@@ -66,11 +59,6 @@ export class SnapshotSync {
     return this.#featureByKey.get(feature) ?? null;
   }
 
-  /** Notes a consumption that the snapshot being fetched will not include. */
-  journal(customer: string, feature: string, quantity: number, timeMs: number): void {
-    this.#journal?.push({ customer, feature, quantity, timeMs });
-  }
-
   /** Loads the first snapshot. Throws a coded error when there is none to load. */
   async loadFirst(): Promise<void> {
     const fetched = await this.#parts.client.fetchSnapshot(0);
@@ -78,6 +66,7 @@ export class SnapshotSync {
       throw new TollgateError('TOLLGATE_ERR_CONTROL_PLANE', 'the control plane sent no snapshot');
     }
     this.#load(fetched.bytes, this.#verify(fetched.bytes));
+    this.confirmedAtMs = this.#parts.clock();
   }
 
   /** Swaps in a newer snapshot; concurrent calls share one refresh. True when one loaded. */
@@ -96,27 +85,39 @@ export class SnapshotSync {
   }
 
   async #refreshOnce(): Promise<boolean> {
-    const { batcher, client, evaluator } = this.#parts;
-    const cutSeq = this.#parts.lastSeq();
-    this.#journal = [];
-    batcher.limitTo(cutSeq);
+    const { client, evaluator, clock } = this.#parts;
+    const startedAtMs = clock();
+    const bytes =
+      (await this.#fetchDelta()) ?? (await client.fetchSnapshot(evaluator.snapshotVersion)).bytes;
+    if (bytes === null) {
+      this.confirmedAtMs = startedAtMs;
+      return false;
+    }
+    // The version inside the verified bytes is the truth, whatever the header said.
+    const header = this.#verify(bytes);
+    if (header.snapshotVersion === evaluator.snapshotVersion) {
+      this.confirmedAtMs = startedAtMs;
+      return false;
+    }
+    if (header.snapshotVersion < evaluator.snapshotVersion) {
+      this.#refuseOlder(header.snapshotVersion);
+    }
+    this.#load(bytes, header);
+    this.#carryOver(header.usageWatermark);
+    this.confirmedAtMs = startedAtMs;
+    return true;
+  }
+
+  /** The held snapshot with the changed customers applied, or null to fetch in full. */
+  async #fetchDelta(): Promise<Uint8Array | null> {
+    const { client, evaluator } = this.#parts;
+    if (this.#base === null || evaluator.snapshotVersion === 0) return null;
+    const delta = await client.fetchDelta(evaluator.snapshotVersion);
+    if (delta === null) return null;
     try {
-      await batcher.flush(cutSeq);
-      const fetched = await client.fetchSnapshot(evaluator.snapshotVersion);
-      if (fetched.bytes === null) return false;
-      // The version inside the verified bytes is the truth, whatever the header said.
-      const header = this.#verify(fetched.bytes);
-      if (header.snapshotVersion === evaluator.snapshotVersion) return false;
-      if (header.snapshotVersion < evaluator.snapshotVersion) {
-        this.#refuseOlder(header.snapshotVersion);
-      }
-      const journal = this.#journal;
-      this.#load(fetched.bytes, header);
-      this.#carryOver(journal);
-      return true;
-    } finally {
-      this.#journal = null;
-      batcher.limitTo(null);
+      return applyDelta(this.#base, delta);
+    } catch (cause) {
+      throw this.#refused(cause, null);
     }
   }
 
@@ -154,6 +155,7 @@ export class SnapshotSync {
     } catch (cause) {
       throw this.#refused(cause, header.snapshotVersion);
     }
+    if (this.#parts.deltas) this.#base = decodeSnapshot(bytes);
     this.#featureByKey = new Map(
       features.map((feature) => [
         feature.key,
@@ -183,12 +185,9 @@ export class SnapshotSync {
     return error;
   }
 
-  #carryOver(journal: JournalEntry[] | null): void {
-    const { evaluator, reservations, clock } = this.#parts;
-    for (const entry of journal ?? []) {
-      const index = evaluator.featureIndex(entry.feature);
-      if (index >= 0) evaluator.record(entry.customer, index, entry.quantity, entry.timeMs);
-    }
+  #carryOver(usageWatermark: number): void {
+    const { evaluator, reservations, clock, carryLog } = this.#parts;
+    carryLog.carryInto(evaluator, usageWatermark);
     reservations.placeAgain(clock());
   }
 }

@@ -23,6 +23,11 @@ export interface SettleResult {
   /** What the charge took from the balance: credits for a credits feature, else `charged`. */
   cost: number;
   outcome: ReservationOutcome;
+  /**
+   * What the action used beyond what was charged, in the feature's unit: the part a hard
+   * limit could not cover when `actual` exceeded the hold. 0 under a soft limit.
+   */
+  shortfall: number;
 }
 
 /**
@@ -57,6 +62,18 @@ export interface Tollgate {
    * credits features only). A repeated idempotency key returns the first decision.
    */
   consume(customer: string, feature: string, quantity?: number, options?: ConsumeOptions): Decision;
+  /**
+   * Consumes as the feature's mode says: `local` as `consume`; `lease` within a slice of
+   * the balance granted to this runtime (waiting for a renewal only when the slice is
+   * spent); `strict` by one atomic call to the control plane. Also asks the control plane
+   * when the feature's stale or unknown-customer policy says `ask`.
+   */
+  consumeAsync(
+    customer: string,
+    feature: string,
+    quantity?: number,
+    options?: ConsumeOptions,
+  ): Promise<Decision>;
   /** Decides as `consume` would and, when allowed, holds `estimate` until settled. */
   reserve(
     customer: string,
@@ -64,7 +81,10 @@ export interface Tollgate {
     estimate: number,
     options?: ConsumeOptions,
   ): ReserveResult;
-  /** Turns the hold into a use of `actual` and queues its usage event. Idempotent. */
+  /**
+   * Turns the hold into a use of `actual` and queues its usage event. Idempotent. Throws
+   * `TOLLGATE_ERR_RESERVATION_EXPIRED` once the TTL has passed (the hold was released).
+   */
   settle(reservation: Reservation, actual: number): SettleResult;
   /** Gives the hold back; nothing is charged. Idempotent. */
   release(reservation: Reservation): ReservationOutcome;

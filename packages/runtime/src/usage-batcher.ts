@@ -1,5 +1,5 @@
 import { setTimeout as sleep } from 'node:timers/promises';
-import type { ControlPlaneClient, UsageEvent } from './control-plane-client.js';
+import type { ControlPlaneClient, UsageAck, UsageEvent } from './control-plane-client.js';
 import { ControlPlaneError } from './control-plane-client.js';
 import { channelNames, publish } from './diagnostics.js';
 
@@ -18,6 +18,10 @@ export interface BatcherOptions {
   retry: RetryOptions;
   /** Called with failures of sends nobody awaits (timer and count triggered). */
   onBackgroundError: (error: unknown) => void;
+  /** Called once per acknowledged batch with the local sequence numbers it carried. */
+  onAcknowledged?: (seqs: readonly number[], ack: UsageAck) => void;
+  /** Called with the local sequence numbers of a batch refused whole (never counted). */
+  onDropped?: (seqs: readonly number[]) => void;
 }
 
 /** Counters since the runtime started; events are counted once each. */
@@ -27,6 +31,8 @@ export interface UsageStats {
   eventsDuplicate: number;
   eventsDropped: number;
   batchesDropped: number;
+  /** Events the control plane refused one by one (a time outside its window). */
+  eventsRejected: number;
 }
 
 interface QueuedEvent {
@@ -54,6 +60,7 @@ export class UsageBatcher {
     eventsDuplicate: 0,
     eventsDropped: 0,
     batchesDropped: 0,
+    eventsRejected: 0,
   };
   #sending: Promise<void> = Promise.resolve();
   #timer: NodeJS.Timeout | null = null;
@@ -150,28 +157,28 @@ export class UsageBatcher {
     }
   }
 
-  #takeBatch(limitSeq: number): UsageEvent[] {
-    const batch: UsageEvent[] = [];
+  #takeBatch(limitSeq: number): QueuedEvent[] {
+    const batch: QueuedEvent[] = [];
     for (const queued of this.#queue) {
       if (queued.seq > limitSeq || batch.length === this.#options.maxEvents) break;
-      batch.push(queued.event);
+      batch.push(queued);
     }
     return batch;
   }
 
   /** Posts one batch with bounded exponential backoff and full jitter. */
-  async #deliver(batch: UsageEvent[]): Promise<void> {
+  async #deliver(queued: QueuedEvent[]): Promise<void> {
     const { runtimeId, retry } = this.#options;
+    const batch = queued.map((entry) => entry.event);
     for (let attempt = 1; attempt <= retry.attemptsMax; attempt++) {
       try {
         const ack = await this.#client.postUsage(batch);
-        this.stats.eventsAccepted += ack.accepted;
-        this.stats.eventsDuplicate += ack.duplicates;
-        publish(channelNames.usageFlushed, { runtimeId, events: batch.length, ...ack });
+        this.#acknowledged(queued, ack);
         return;
       } catch (error) {
         if (error instanceof ControlPlaneError && error.permanent) {
           this.#drop(batch, error);
+          this.#options.onDropped?.(queued.map((entry) => entry.seq));
           return;
         }
         if (attempt === retry.attemptsMax) throw error;
@@ -181,6 +188,23 @@ export class UsageBatcher {
         await sleep(delayMs);
       }
     }
+  }
+
+  /** A duplicate counts as delivered; a rejected event is reported and never retried. */
+  #acknowledged(queued: QueuedEvent[], ack: UsageAck): void {
+    const { runtimeId } = this.#options;
+    this.stats.eventsAccepted += ack.accepted;
+    this.stats.eventsDuplicate += ack.duplicates;
+    this.stats.eventsRejected += ack.rejected.length;
+    const { accepted, duplicates } = ack;
+    publish(channelNames.usageFlushed, { runtimeId, events: queued.length, accepted, duplicates });
+    if (ack.rejected.length > 0) {
+      publish(channelNames.usageRejected, { runtimeId, rejected: ack.rejected });
+    }
+    this.#options.onAcknowledged?.(
+      queued.map((entry) => entry.seq),
+      ack,
+    );
   }
 
   #drop(batch: UsageEvent[], error: ControlPlaneError): void {

@@ -33,11 +33,17 @@ describe.each(evaluatorKinds)('reservations (%s evaluator)', (evaluator) => {
     const { reservation } = tollgate.reserve('cus_pro', 'image_generate', 10, {
       idempotencyKey: 'job-7',
     });
-    expect(tollgate.settle(reservation!, 4)).toEqual({ charged: 4, cost: 8, outcome: 'settled' });
+    expect(tollgate.settle(reservation!, 4)).toEqual({
+      charged: 4,
+      cost: 8,
+      outcome: 'settled',
+      shortfall: 0,
+    });
     expect(tollgate.settle(reservation!, 4)).toEqual({
       charged: 0,
       cost: 0,
       outcome: 'already_settled',
+      shortfall: 0,
     });
     expect(tollgate.release(reservation!)).toBe('already_settled');
     expect(tollgate.check('cus_pro', 'image_generate').remaining).toBe(92);
@@ -54,6 +60,7 @@ describe.each(evaluatorKinds)('reservations (%s evaluator)', (evaluator) => {
       charged: 0,
       cost: 0,
       outcome: 'already_released',
+      shortfall: 0,
     });
     expect(tollgate.check('cus_pro', 'image_generate').remaining).toBe(100);
     await tollgate.flush();
@@ -86,12 +93,49 @@ describe.each(evaluatorKinds)('reservations (%s evaluator)', (evaluator) => {
     expect(tollgate.settle(reservation!, 30).charged).toBe(0);
   });
 
-  it('charges a settle that arrives after expiry from what is available', () => {
+  it('refuses a settle after expiry with a coded error and charges nothing', () => {
     const { tollgate, clock } = harness;
     const { reservation } = tollgate.reserve('cus_pro', 'image_generate', 30);
     clock.advance(60_000);
-    expect(tollgate.settle(reservation!, 5)).toEqual({ charged: 5, cost: 10, outcome: 'expired' });
-    expect(tollgate.check('cus_pro', 'image_generate').remaining).toBe(90);
+    expect(() => tollgate.settle(reservation!, 5)).toThrow(
+      expect.objectContaining({ code: 'TOLLGATE_ERR_RESERVATION_EXPIRED' }),
+    );
+    expect(tollgate.check('cus_pro', 'image_generate').remaining).toBe(100);
+  });
+
+  it('holds 10 of 100, settles 4 to 96 once, and releases a second hold back to 96', async () => {
+    const { tollgate, stub } = harness;
+    const first = tollgate.reserve('cus_pro', 'chat_message', 10);
+    expect(first.decision.remaining).toBe(90);
+    expect(tollgate.settle(first.reservation!, 4).outcome).toBe('settled');
+    expect(tollgate.settle(first.reservation!, 4).outcome).toBe('already_settled');
+    expect(tollgate.settle(first.reservation!, 4).outcome).toBe('already_settled');
+    expect(tollgate.check('cus_pro', 'chat_message').remaining).toBe(96);
+
+    const second = tollgate.reserve('cus_pro', 'chat_message', 10);
+    expect(tollgate.release(second.reservation!)).toBe('released');
+    expect(tollgate.release(second.reservation!)).toBe('already_released');
+    expect(tollgate.check('cus_pro', 'chat_message').remaining).toBe(96);
+    await tollgate.flush();
+    expect(stub.accepted).toEqual([expect.objectContaining({ quantity: 4 })]);
+  });
+
+  it('charges what a hard balance holds past the hold, and states the shortfall', () => {
+    const { tollgate } = harness;
+    const { reservation } = tollgate.reserve('cus_pro', 'chat_message', 10);
+    expect(tollgate.settle(reservation!, 130)).toMatchObject({ charged: 100, shortfall: 30 });
+    expect(tollgate.check('cus_pro', 'chat_message').remaining).toBe(0);
+  });
+
+  it('refuses a negative actual and a fractional or negative estimate, changing nothing', () => {
+    const { tollgate } = harness;
+    const { reservation } = tollgate.reserve('cus_pro', 'chat_message', 10);
+    const invalid = expect.objectContaining({ code: 'TOLLGATE_ERR_INVALID_QUANTITY' });
+    expect(() => tollgate.settle(reservation!, -1)).toThrow(invalid);
+    expect(() => tollgate.reserve('cus_pro', 'chat_message', 1.5)).toThrow(invalid);
+    expect(() => tollgate.reserve('cus_pro', 'chat_message', -2)).toThrow(invalid);
+    expect(tollgate.check('cus_pro', 'chat_message').remaining).toBe(90);
+    expect(tollgate.settle(reservation!, 3).outcome).toBe('settled');
   });
 
   it('places live holds again after a refresh', async () => {

@@ -4,6 +4,9 @@ import { TollgateError } from '@tollgate/core';
 import { rolloverCustomer } from '../ledger/rollover.js';
 import type { SnapshotService } from '../snapshot/snapshot-service.js';
 import type { CustomerRow, Store, StoreTransaction } from '../store/store.js';
+import type { IngestResult } from '../usage/ingest-usage.js';
+import type { UsageEventInput } from '../usage/usage-batch.js';
+import type { UsageTimePolicy } from '../usage/usage-time.js';
 
 /** What every route module needs: the catalog, the store, the clock and the snapshots. */
 export interface RouteContext {
@@ -11,6 +14,14 @@ export interface RouteContext {
   store: Store;
   clock: Clock;
   snapshots: SnapshotService;
+  /** The window of accepted usage event times; `defaultUsageTimePolicy` when absent. */
+  usageTime?: UsageTimePolicy;
+  /** Runs after a usage batch committed: lease accounting and change notices. */
+  afterUsage?: (
+    environment: string,
+    events: readonly UsageEventInput[],
+    result: IngestResult,
+  ) => Promise<void>;
 }
 
 /**

@@ -1,7 +1,13 @@
 import type { FastifyInstance } from 'fastify';
+import { Packr } from 'msgpackr';
+import { parseQuantity } from '@tollgate/core';
+import type { SnapshotStreamHub } from '../snapshot/snapshot-stream.js';
 import { parseUsageBatch } from '../usage/usage-batch.js';
 import { ingestUsage } from '../usage/ingest-usage.js';
+import { defaultUsageTimePolicy, partitionByTime } from '../usage/usage-time.js';
 import type { RouteContext } from './route-context.js';
+
+const packr = new Packr({ useRecords: false });
 
 /** Parses `if-none-match: "<version>"`, the quotes optional; NaN when absent or malformed. */
 function heldVersion(header: string | undefined): number {
@@ -29,8 +35,48 @@ export function registerRuntimeRoutes(app: FastifyInstance, context: RouteContex
     const events = parseUsageBatch(request.body, context.catalog);
     const actor = request.principal.role === 'runtime' ? 'runtime' : request.principal.keyId;
     const nowMs = context.clock();
-    return context.store.transaction(request.principal.environment, (tx) =>
-      ingestUsage(tx, context.catalog, events, { nowMs, actor }),
+    const policy = context.usageTime ?? defaultUsageTimePolicy;
+    const { kept, rejected } = partitionByTime(events, policy, nowMs);
+    const environment = request.principal.environment;
+    const keptEvents = kept.map((entry) => entry.event);
+    const result = await context.store.transaction(environment, (tx) =>
+      ingestUsage(tx, context.catalog, keptEvents, { nowMs, actor }),
     );
+    await context.afterUsage?.(environment, keptEvents, result);
+    // Sequences line up with the batch as sent; a rejected event has none.
+    const sequences: (number | null)[] = events.map(() => null);
+    kept.forEach((entry, position) => {
+      sequences[entry.index] = result.sequences[position] ?? null;
+    });
+    return { accepted: result.accepted, duplicates: result.duplicates, rejected, sequences };
+  });
+}
+
+/**
+ * `GET /v1/snapshot/delta?since=V` (the customers changed after V, msgpack) and
+ * `GET /v1/snapshot/stream` (server-sent events naming each newer version).
+ */
+export function registerSnapshotStreamRoutes(
+  app: FastifyInstance,
+  context: RouteContext,
+  hub: SnapshotStreamHub,
+): void {
+  const roles = ['admin', 'runtime'] as const;
+
+  app.get<{ Querystring: { since?: string } }>(
+    '/v1/snapshot/delta',
+    { config: { roles } },
+    async (request, reply) => {
+      const since = parseQuantity(Number(request.query.since), 'since');
+      const delta = await context.snapshots.delta(request.principal.environment, since);
+      // 204 tells the runtime to fetch the full snapshot: this process cannot diff from V.
+      if (delta === null) return reply.status(204).send();
+      return reply.type('application/msgpack').send(packr.pack(delta));
+    },
+  );
+
+  app.get('/v1/snapshot/stream', { config: { roles } }, async (request, reply) => {
+    reply.hijack();
+    hub.subscribe(request.principal.environment, reply.raw);
   });
 }

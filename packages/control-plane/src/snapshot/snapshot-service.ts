@@ -4,6 +4,8 @@ import type { Clock } from '@tollgate/core';
 import { encodeSnapshot } from '@tollgate/snapshot';
 import type { Store } from '../store/store.js';
 import { buildSnapshotContent } from './build-snapshot.js';
+import { SnapshotHistory } from './snapshot-history.js';
+import type { SnapshotDelta } from './snapshot-history.js';
 
 export interface ServedSnapshot {
   version: number;
@@ -21,6 +23,7 @@ export class SnapshotService {
   readonly #store: Store;
   readonly #clock: Clock;
   readonly #bytesByEnvironment = new Map<string, ServedSnapshot>();
+  readonly #history = new SnapshotHistory();
 
   constructor(catalog: Catalog, store: Store, clock: Clock) {
     this.#catalog = catalog;
@@ -42,6 +45,7 @@ export class SnapshotService {
       return { content, latest: { version, createdAtMs: nowMs }, version };
     });
 
+    this.#history.observe(environment, version, latest.createdAtMs, content);
     const cached = this.#bytesByEnvironment.get(environment);
     if (cached !== undefined && cached.version === version) return cached;
     const bytes = encodeSnapshot({
@@ -52,5 +56,14 @@ export class SnapshotService {
     const served = { version, bytes };
     this.#bytesByEnvironment.set(environment, served);
     return served;
+  }
+
+  /**
+   * The customers changed since `sinceVersion`, at the current version; null when this
+   * process cannot tell (the runtime then fetches the full snapshot).
+   */
+  async delta(environment: string, sinceVersion: number): Promise<SnapshotDelta | null> {
+    await this.current(environment);
+    return this.#history.deltaSince(environment, sinceVersion);
   }
 }

@@ -9,6 +9,14 @@ import { usagePeriodAt, usageTotalKey } from './usage-period.js';
 export interface IngestResult {
   accepted: number;
   duplicates: number;
+  /**
+   * Per event, in batch order: the usage sequence a snapshot's watermark must reach to
+   * include it. A duplicate gets the watermark at ingestion, which is at least its first
+   * sequence, so a runtime never counts it as missing from a snapshot that includes it.
+   */
+  sequences: number[];
+  /** Per event, in batch order: true when it was recorded now, false for a duplicate. */
+  fresh: boolean[];
 }
 
 /**
@@ -39,10 +47,12 @@ export async function ingestUsage(
     await rolloverCustomer(tx, catalog, customer, context.nowMs);
   }
 
-  const result: IngestResult = { accepted: 0, duplicates: 0 };
+  const result: IngestResult = { accepted: 0, duplicates: 0, sequences: [], fresh: [] };
   for (const event of events) {
     if (await tx.hasUsageEvent(event.customer, event.key)) {
       result.duplicates += 1;
+      result.sequences.push(await tx.usageWatermark());
+      result.fresh.push(false);
       continue;
     }
     const customer = customers.get(event.customer);
@@ -58,6 +68,9 @@ export async function ingestUsage(
       creditsDebited: debit.debited,
       creditsShortfall: debit.shortfall,
     });
+    // Transactions are serialised, so the highest sequence is the one just inserted.
+    result.sequences.push(await tx.usageWatermark());
+    result.fresh.push(true);
     result.accepted += 1;
   }
   return result;

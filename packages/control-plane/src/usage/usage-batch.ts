@@ -12,6 +12,8 @@ export interface UsageEventInput {
   feature: FeatureDefinition;
   quantity: number;
   timeMs: number;
+  /** The lease the runtime decided this use under; null for a local or strict decision. */
+  lease: string | null;
 }
 
 /**
@@ -60,7 +62,8 @@ function parseEvent(value: unknown, path: string, catalog: Catalog): UsageEventI
   }
   const time = event.time instanceof Date ? event.time.getTime() : event.time;
   const timeMs = rethrown(() => parseQuantity(time, `${path}.time`));
-  return { key, customer, feature, quantity, timeMs };
+  const lease = event.lease == null ? null : readIdentifier(event.lease, `${path}.lease`);
+  return { key, customer, feature, quantity, timeMs, lease };
 }
 
 /** The error for an unknown customer, raised once the store has been asked. */

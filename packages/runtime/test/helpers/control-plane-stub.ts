@@ -88,6 +88,11 @@ export class ControlPlaneStub {
     return new Promise((resolve) => this.#waiters.push({ count, resolve }));
   }
 
+  /** The usage watermark a snapshot built now would state: events accepted so far. */
+  get watermark(): number {
+    return this.accepted.length;
+  }
+
   /** Sum of accepted quantities for one customer and feature. */
   total(customer: string, feature: string): number {
     return this.accepted
@@ -142,16 +147,21 @@ export class ControlPlaneStub {
       return json(res, failure, { code: 'TOLLGATE_ERR_USAGE_BATCH_INVALID', message: 'no' });
     }
     let duplicates = 0;
+    // Each accepted event's sequence is its position in `accepted`, as `watermark` counts.
+    const sequences: number[] = [];
     for (const event of batch.events) {
       if (this.#keys.has(event.key)) {
         duplicates += 1;
+        sequences.push(this.accepted.length);
         continue;
       }
       this.#keys.add(event.key);
       this.accepted.push(event);
+      sequences.push(this.accepted.length);
     }
     this.#answered();
-    json(res, 200, { accepted: batch.events.length - duplicates, duplicates });
+    const accepted = batch.events.length - duplicates;
+    json(res, 200, { accepted, duplicates, sequences, rejected: [] });
   }
 
   #answered(): void {

@@ -11,6 +11,8 @@ export interface Usage {
   apiCallsUsed?: number;
   /** The `credits` balance of `cus_pro`. */
   creditsBalance?: number;
+  /** The usage watermark the snapshot states (events it includes). */
+  usageWatermark?: number;
 }
 
 const entitled = (limit: number | null, used = 0, resetAtMs = 0): SnapshotEntitlement => ({
@@ -38,7 +40,7 @@ export function snapshotInput(version: number, usage: Usage = {}): SnapshotInput
   return {
     snapshotVersion: version,
     createdAtMs: startMs,
-    usageWatermark: 0,
+    usageWatermark: usage.usageWatermark ?? 0,
     currencies: [{ code: 'credits' }],
     features: [
       {

@@ -37,6 +37,7 @@ export async function startHarness(
       retry: { baseDelayMs: 2, delayMaxMs: 10, attemptsMax: 5 },
       refreshIntervalMs: 0,
       runtimeId: 'rt_test',
+      stream: false,
       ...options,
     });
     const stop = async (): Promise<void> => {

@@ -1,0 +1,168 @@
+import { randomUUID } from 'node:crypto';
+import type { Catalog, FeatureDefinition } from '@tollgate/catalog';
+import { LimitBehavior, TollgateError } from '@tollgate/core';
+import { resolveCustomer } from '../resolve-customer.js';
+import { rolloverCustomer } from '../ledger/rollover.js';
+import type { Store } from '../store/store.js';
+import type { LeaseBook } from './lease-book.js';
+
+export interface LeaseTerms {
+  /** How long a runtime may spend a lease before it must extend it. */
+  ttlMs: number;
+  /** After expiry, how long usage decided under the lease may still arrive. */
+  reclaimDelayMs: number;
+  /** Grants retried when ingested usage keeps moving the pool's version. */
+  attemptsMax: number;
+}
+
+export const defaultLeaseTerms: LeaseTerms = {
+  ttlMs: 30_000,
+  reclaimDelayMs: 60_000,
+  attemptsMax: 16,
+};
+
+export interface LeaseGrant {
+  lease: string;
+  pool: string;
+  /** Credits for a credits feature, the feature's unit for a metered one. */
+  granted: number;
+  cap: number;
+  /** What the pool still had free after this grant. */
+  free: number;
+  expiresAtMs: number;
+}
+
+export interface LeaseAsk {
+  customer: string;
+  feature: string;
+  /** In pool units: credits for a credits feature, the feature's unit otherwise. */
+  requested: number;
+  /** Grant nothing rather than less than this (a strict consume asks for all or none). */
+  minimum: number;
+  /** Extends this lease; a new one is created when absent. */
+  lease?: string;
+}
+
+/**
+ * Carves leases out of the store's balances and limits, with the accounting in a
+ * `LeaseBook`. See `lease-book.ts` for the words and the atomicity argument.
+ */
+export class LeaseService {
+  readonly #catalog: Catalog;
+  readonly #store: Store;
+  readonly #book: LeaseBook;
+  readonly #terms: LeaseTerms;
+
+  constructor(catalog: Catalog, store: Store, book: LeaseBook, terms: LeaseTerms) {
+    this.#catalog = catalog;
+    this.#store = store;
+    this.#book = book;
+    this.#terms = terms;
+  }
+
+  get book(): LeaseBook {
+    return this.#book;
+  }
+
+  /** The pool a feature's use draws on, and what one unit of the feature costs in it. */
+  poolOf(customer: string, feature: FeatureDefinition): { pool: string; unitCost: number } {
+    if (feature.kind === 'credits' && feature.currency !== null) {
+      return { pool: `${customer}:credits:${feature.currency}`, unitCost: feature.cost };
+    }
+    if (feature.kind === 'metered')
+      return { pool: `${customer}:metered:${feature.key}`, unitCost: 1 };
+    throw unsupported(feature.key);
+  }
+
+  feature(key: string): FeatureDefinition {
+    const feature = this.#catalog.features.get(key);
+    if (feature === undefined) {
+      throw new TollgateError('TOLLGATE_ERR_UNKNOWN_FEATURE', `feature: no feature named ${key}`, {
+        field: 'feature',
+      });
+    }
+    return feature;
+  }
+
+  /** Grants a new lease or extends one; retries while ingested usage moves the pool. */
+  async grant(environment: string, ask: LeaseAsk, nowMs: number): Promise<LeaseGrant> {
+    const feature = this.feature(ask.feature);
+    const { pool } = this.poolOf(ask.customer, feature);
+    const lease = ask.lease ?? `lease_${randomUUID()}`;
+    if (ask.lease !== undefined) {
+      const held = await this.#book.lease(environment, ask.lease);
+      if (held === null || held.pool !== pool) throw leaseNotFound(ask.lease);
+    }
+    const expiresAtMs = nowMs + this.#terms.ttlMs;
+    for (let attempt = 0; attempt < this.#terms.attemptsMax; attempt++) {
+      const expectedVersion = await this.#book.poolVersion(environment, pool);
+      const available = await this.#available(environment, ask.customer, feature, nowMs);
+      const result = await this.#book.grant({
+        environment,
+        pool,
+        leaseId: lease,
+        available,
+        requested: ask.requested,
+        minimum: ask.minimum,
+        expectedVersion,
+        nowMs,
+        reclaimAtMs: expiresAtMs + this.#terms.reclaimDelayMs,
+      });
+      if (result === null) continue;
+      const free = Math.max(0, available - result.outstanding);
+      return { lease, pool, granted: result.granted, cap: result.cap, free, expiresAtMs };
+    }
+    throw new TollgateError('TOLLGATE_ERR_CONTROL_PLANE', 'the pool is too busy; retry', {
+      status: 503,
+      detail: `${this.#terms.attemptsMax} grant attempts on ${pool} lost to ingestion`,
+    });
+  }
+
+  /** What the store says the pool holds: a hard balance, or a hard limit less usage. */
+  async #available(
+    environment: string,
+    customerId: string,
+    feature: FeatureDefinition,
+    nowMs: number,
+  ): Promise<number> {
+    return this.#store.transaction(environment, async (tx) => {
+      const customer = await tx.getCustomer(customerId);
+      if (customer === null) {
+        throw new TollgateError('TOLLGATE_ERR_NOT_FOUND', `No customer ${customerId}`, {
+          field: 'customer',
+        });
+      }
+      await rolloverCustomer(tx, this.#catalog, customerId, nowMs);
+      const resolved = await resolveCustomer(tx, this.#catalog, customer, nowMs);
+      const featureIndex = [...this.#catalog.features.keys()].indexOf(feature.key);
+      const entitlement = resolved.entitlements[featureIndex];
+      if (entitlement === undefined || !entitlement.access) return 0;
+      if (feature.kind === 'credits') {
+        const currencyIndex = [...this.#catalog.currencies.keys()].indexOf(feature.currency!);
+        const balance = resolved.balances[currencyIndex];
+        if (balance === undefined || balance.behavior !== LimitBehavior.Hard) {
+          throw unsupported(feature.key);
+        }
+        return Math.max(0, balance.balance);
+      }
+      if (entitlement.limit === null || entitlement.behavior !== LimitBehavior.Hard) {
+        throw unsupported(feature.key);
+      }
+      return Math.max(0, entitlement.limit - entitlement.used);
+    });
+  }
+}
+
+export function leaseNotFound(lease: string): TollgateError {
+  return new TollgateError('TOLLGATE_ERR_LEASE_NOT_FOUND', `lease: no lease ${lease}`, {
+    field: 'lease',
+  });
+}
+
+function unsupported(feature: string): TollgateError {
+  return new TollgateError(
+    'TOLLGATE_ERR_LEASE_UNSUPPORTED',
+    `feature: ${feature} has no hard balance or limit to lease`,
+    { field: 'feature' },
+  );
+}

@@ -1,0 +1,130 @@
+import { Reason, reasonName } from '@tollgate/core';
+import type { Decision } from '@tollgate/core';
+import type { Evaluator } from '@tollgate/evaluator';
+import type { ControlPlaneClient } from './control-plane-client.js';
+import { fallbackFor, immediate, policyDecision } from './fallback.js';
+import type { LeaseKeeper } from './lease-keeper.js';
+import type { FeaturePolicy } from './options.js';
+import type { FeatureTerms } from './snapshot-sync.js';
+
+export interface SharedParts {
+  evaluator: Evaluator;
+  client: ControlPlaneClient;
+  keeper: LeaseKeeper;
+  terms: FeatureTerms | null;
+  policy: FeaturePolicy | undefined;
+  stale: boolean;
+  /** Queues the usage event of an allowed use (under a lease when one is named). */
+  record: (quantity: number, lease: string | undefined) => void;
+}
+
+/** Reasons the snapshot settles on its own: a lease or the control plane cannot change them. */
+const finalReasons = new Set([Reason.UnknownFeature, Reason.NoAccess, Reason.NoSeat]);
+
+/**
+ * Decides a consume across instances: within a lease, by one strict control-plane call,
+ * or by asking the control plane when the snapshot is stale or lacks the customer.
+ * Access comes from the snapshot; the quantity is decided by the lease or the call.
+ */
+export async function consumeShared(
+  parts: SharedParts,
+  customer: string,
+  feature: string,
+  quantity: number,
+  nowMs: number,
+  key: string,
+): Promise<Decision> {
+  const index = parts.evaluator.featureIndex(feature);
+  const checked = parts.evaluator.check(customer, index, quantity, nowMs);
+  if (finalReasons.has(checked.reason)) return checked;
+  const fallback = fallbackFor(checked, parts.policy, parts.stale);
+  const mode = parts.policy?.mode ?? 'local';
+  if (fallback !== null && typeof fallback.policy === 'string') {
+    return policyDecision(fallback.policy === 'allow', fallback.reason, checked.snapshotVersion);
+  }
+  if (fallback !== null && typeof fallback.policy !== 'string') {
+    const { timeoutMs } = fallback.policy.ask;
+    const asked = await withTimeout(
+      strict(parts, customer, feature, quantity, nowMs, key),
+      timeoutMs,
+    );
+    if (asked !== null) return asked;
+    return policyDecision(
+      immediate(fallback.policy) === 'allow',
+      fallback.reason,
+      checked.snapshotVersion,
+    );
+  }
+  if (mode === 'strict') return strict(parts, customer, feature, quantity, nowMs, key);
+  return leased(parts, checked, customer, feature, quantity, nowMs);
+}
+
+async function leased(
+  parts: SharedParts,
+  checked: Decision,
+  customer: string,
+  feature: string,
+  quantity: number,
+  nowMs: number,
+): Promise<Decision> {
+  const cost = quantity * (parts.terms?.kind === 'credits' ? parts.terms.costPerUnit : 1);
+  const spent =
+    parts.keeper.trySpend(customer, feature, cost, nowMs) ??
+    (await parts.keeper.spend(customer, feature, cost));
+  const denial =
+    parts.terms?.kind === 'credits' ? Reason.InsufficientCredits : Reason.LimitExceeded;
+  if (spent === null) return figures(checked, denial, cost, 0);
+  parts.record(quantity, spent.lease);
+  return figures(checked, Reason.Allowed, cost, spent.remaining);
+}
+
+/** One atomic debit in the control plane; the event is ingested there, not queued here. */
+async function strict(
+  parts: SharedParts,
+  customer: string,
+  feature: string,
+  quantity: number,
+  nowMs: number,
+  key: string,
+): Promise<Decision> {
+  const answer = await parts.client.postJson('/v1/consume', {
+    customer,
+    feature,
+    quantity,
+    key,
+    time: nowMs,
+  });
+  const allowed = answer['allowed'] === true;
+  const reason = allowed
+    ? Reason.Allowed
+    : parts.terms?.kind === 'credits'
+      ? Reason.InsufficientCredits
+      : Reason.LimitExceeded;
+  const checked = parts.evaluator.check(customer, parts.evaluator.featureIndex(feature), 0, nowMs);
+  return figures(checked, reason, Number(answer['cost'] ?? 0), Number(answer['remaining'] ?? 0));
+}
+
+function figures(checked: Decision, reason: Reason, cost: number, remaining: number): Decision {
+  return {
+    ...checked,
+    allowed: reason === Reason.Allowed,
+    reason,
+    reasonName: reasonName(reason),
+    limit: null,
+    used: cost,
+    remaining,
+    cost,
+  };
+}
+
+async function withTimeout<T>(work: Promise<T>, timeoutMs: number): Promise<T | null> {
+  let timer: NodeJS.Timeout | undefined;
+  const timeout = new Promise<null>((resolve) => {
+    timer = setTimeout(() => resolve(null), timeoutMs);
+  });
+  try {
+    return await Promise.race([work.catch(() => null), timeout]);
+  } finally {
+    clearTimeout(timer);
+  }
+}
