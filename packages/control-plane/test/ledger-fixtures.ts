@@ -7,7 +7,7 @@ import { testSchema } from './postgres-schema.js';
  * The ledger suites' catalog: one currency per limit behaviour, a micro-unit currency, and
  * a monthly plan whose unused credits roll over up to 30.
  */
-export const ledgerCatalog = parseCatalog(`schema_version: 1
+export const ledgerCatalogYaml = `schema_version: 1
 currencies:
   credits: {}
   soft_credits: { behavior: soft }
@@ -23,7 +23,8 @@ plans:
         entitlements: { chat: true }
         credits:
           - { currency: credits, amount: 100, category: paid, rollover_max: 30, cost_basis: 900 }
-`);
+`;
+export const ledgerCatalog = parseCatalog(ledgerCatalogYaml);
 
 export type StoreKind = 'sqlite' | 'postgres';
 

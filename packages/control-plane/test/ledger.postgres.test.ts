@@ -1,4 +1,5 @@
 import { ledgerCasesSuite } from './ledger-cases.suite.js';
+import { ledgerConcurrencySuite } from './ledger-concurrency.suite.js';
 import { ledgerInputSuite } from './ledger-input.suite.js';
 import { ledgerLifecycleSuite } from './ledger-lifecycle.suite.js';
 
@@ -6,3 +7,4 @@ import { ledgerLifecycleSuite } from './ledger-lifecycle.suite.js';
 ledgerCasesSuite('postgres');
 ledgerLifecycleSuite('postgres');
 ledgerInputSuite('postgres');
+ledgerConcurrencySuite('postgres');

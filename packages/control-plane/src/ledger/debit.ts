@@ -49,7 +49,7 @@ export async function debitCredits(
   if (amount === 0) return { debit: null, lines: [], balance: balanceBefore };
   assertAmount(amount, 'a debit');
 
-  const grants = (await tx.listGrants(customerId)).filter(
+  const grants = (await tx.listOpenGrants(customerId)).filter(
     (grant) => grant.currency === currency.key && isSpendable(grant, context.atMs),
   );
   const burnOrder = currency.burnOrder.length > 0 ? currency.burnOrder : defaultBurnOrder;
@@ -95,7 +95,8 @@ export async function debitCredits(
   const balance =
     debited === 0 ? balanceBefore : await tx.addToBalance(customerId, currency.key, -debited);
   assertWithinLimit(currency, balance, customerId);
-  await assertLedgerInvariants(tx, customerId, currency.key);
+  const touched = draws.map((draw) => draw.grant.id);
+  await assertLedgerInvariants(tx, customerId, currency.key, touched);
   return { debit, lines, balance };
 }
 

@@ -8,7 +8,8 @@ import type { GrantRow, LedgerEntryRow, StoreTransaction } from '../store/store.
  * caller's transaction, so a balance change is never half applied.
  *
  * Invariants, asserted after every operation (`assertLedgerInvariants`): a balance equals
- * the sum of its entries; a grant's remainder equals the sum of the entries that name it.
+ * the sum of its entries; the remainder of every grant the operation touched equals the
+ * sum of the entries that name it.
  * A debt (a soft balance below zero) is carried by entries that name no grant.
  */
 export interface EntryContext {
@@ -39,7 +40,7 @@ export async function grantCredits(
   await appendEntry(tx, inserted, 'grant', grant.amount, context);
   await tx.addToBalance(grant.customerId, grant.currency, grant.amount);
   const row = await payDebt(tx, inserted, balanceBefore, context);
-  await assertLedgerInvariants(tx, grant.customerId, grant.currency);
+  await assertLedgerInvariants(tx, grant.customerId, grant.currency, [row.id]);
   return row;
 }
 
@@ -128,15 +129,16 @@ export async function assertLedgerInvariants(
   tx: StoreTransaction,
   customerId: string,
   currency: string,
+  grantIds: readonly number[],
 ): Promise<void> {
   const balance = await tx.getBalance(customerId, currency);
   const sum = await tx.sumLedgerEntries(customerId, currency);
   if (balance !== sum) {
     throw ledgerInternal(`balance ${balance} of ${customerId} is not its entries' sum ${sum}`);
   }
-  const drifted = await tx.grantsOutOfBalance(customerId, currency);
-  if (drifted.length > 0) {
-    throw ledgerInternal(`grants ${drifted.join(', ')} differ from the sum of their entries`);
+  for (const grantId of new Set(grantIds)) {
+    const drift = await tx.grantDrift(grantId);
+    if (drift !== 0) throw ledgerInternal(`grant ${grantId} is ${drift} off its entries' sum`);
   }
 }
 

@@ -60,7 +60,8 @@ export async function refundDebit(
     await tx.updateGrant(grant.id, { remaining: refilled.remaining, expired: false });
     await payDebt(tx, refilled, balanceBefore, context);
   }
-  await assertLedgerInvariants(tx, debit.customerId, debit.currency);
+  const touched = lines.flatMap((line) => (line.grantId === null ? [] : [line.grantId]));
+  await assertLedgerInvariants(tx, debit.customerId, debit.currency, touched);
   return { debit, lines, balance };
 }
 
@@ -113,6 +114,6 @@ export async function voidGrant(
   if (voided > 0) await appendEntry(tx, grant, 'void', -voided, context);
   await tx.updateGrant(grant.id, { remaining: 0, expired: false, voidedAtMs: context.atMs });
   const balance = await tx.addToBalance(grant.customerId, grant.currency, -voided);
-  await assertLedgerInvariants(tx, grant.customerId, grant.currency);
+  await assertLedgerInvariants(tx, grant.customerId, grant.currency, [grant.id]);
   return { grant: { ...grant, remaining: 0, voidedAtMs: context.atMs }, voided, balance };
 }

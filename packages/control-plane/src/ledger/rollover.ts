@@ -32,13 +32,11 @@ export async function rolloverCustomer(
 ): Promise<void> {
   const subscription = await tx.getSubscription(customerId);
   const pending = subscription === null ? [] : await dueGrants(tx, catalog, subscription, nowMs);
-  // What each grant held when it expired in this run: the rollover carries from it.
-  const expiredRemainders = new Map<number, number>();
-  const touched = new Set<string>();
+  // The grants expired in this run, with what each held: the rollover carries from them.
+  const expired = new Map<number, { grant: GrantRow; remainder: number }>();
 
   for (;;) {
-    const grants = await tx.listGrants(customerId);
-    const nextExpiry = earliestExpired(grants, nowMs);
+    const nextExpiry = earliestExpired(await tx.listOpenGrants(customerId), nowMs);
     const nextGrant = pending[0];
     if (nextExpiry === undefined && nextGrant === undefined) break;
 
@@ -47,44 +45,50 @@ export async function rolloverCustomer(
       nextExpiry !== undefined &&
       (nextGrant === undefined || (nextExpiry.expiresAtMs ?? 0) <= nextGrant.period.startMs);
     if (expiryFirst) {
-      expiredRemainders.set(nextExpiry.id, nextExpiry.remaining);
-      touched.add(nextExpiry.currency);
+      expired.set(nextExpiry.id, { grant: nextExpiry, remainder: nextExpiry.remaining });
       await expireGrant(tx, nextExpiry, 'job');
     } else if (nextGrant !== undefined && subscription !== null) {
       pending.shift();
-      const carried = carriedInto(nextGrant, subscription, grants, expiredRemainders);
+      const carried = carriedInto(nextGrant, subscription, expired);
       if (carried > 0) await grantRecurring(tx, subscription, nextGrant, carried);
       await grantRecurring(tx, subscription, nextGrant, null);
     }
   }
-  for (const currency of touched) await assertLedgerInvariants(tx, customerId, currency);
+  const currencies = new Set([...expired.values()].map(({ grant }) => grant.currency));
+  for (const currency of currencies) {
+    const ids = [...expired.values()].filter(({ grant }) => grant.currency === currency);
+    await assertLedgerInvariants(
+      tx,
+      customerId,
+      currency,
+      ids.map(({ grant }) => grant.id),
+    );
+  }
 }
 
 /**
  * The credits a capped rollover carries into `due`'s period: what the same slot's grants
  * of the previous period (its recurring grant and what had rolled into it) held when they
- * expired at the boundary, at most the cap.
+ * expired at the boundary, at most the cap. They end at this boundary, and an expiry
+ * comes before a grant at the same instant, so this run expired them; a voided one is
+ * absent and carries nothing.
  */
 function carriedInto(
   due: DueGrant,
   subscription: SubscriptionRow,
-  grants: readonly GrantRow[],
-  expiredRemainders: ReadonlyMap<number, number>,
+  expired: ReadonlyMap<number, { grant: GrantRow; remainder: number }>,
 ): number {
   const cap = due.definition.rolloverMax;
   if (cap === null || cap === 0 || due.period.index === 0) return 0;
   let unused = 0;
-  for (const grant of grants) {
+  for (const { grant, remainder } of expired.values()) {
     const previous =
       grant.subscriptionId === subscription.id &&
       grant.recurringSlot === due.slot &&
       grant.periodIndex === due.period.index - 1;
-    if (!previous) continue;
-    const remainder = expiredRemainders.get(grant.id);
-    // The previous period's grants end at this boundary, so this run expired them.
-    if (remainder === undefined) throw ledgerInternal(`grant ${grant.id} did not expire first`);
-    unused += remainder;
+    if (previous) unused += remainder;
   }
+  if (!Number.isSafeInteger(unused) || unused < 0) throw ledgerInternal(`carry of ${unused}`);
   return Math.min(unused, cap);
 }
 
@@ -146,7 +150,6 @@ function earliestExpired(grants: readonly GrantRow[], nowMs: number): GrantRow |
   let earliest: GrantRow | undefined;
   for (const grant of grants) {
     if (grant.expired || grant.expiresAtMs === null || grant.expiresAtMs > nowMs) continue;
-    // A voided grant holds nothing; it is marked expired at its instant all the same.
     if (earliest === undefined || grant.expiresAtMs < (earliest.expiresAtMs ?? 0)) earliest = grant;
   }
   return earliest;

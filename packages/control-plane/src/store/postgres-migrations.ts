@@ -161,6 +161,16 @@ const postgresMigrations: readonly { version: number; name: string; sql: string 
       CREATE INDEX idempotency_keys_by_age ON idempotency_keys (environment, created_at_ms);
     `,
   },
+  {
+    version: 101,
+    name: 'ledger: indexes for open grants and per-currency sums',
+    sql: `
+      CREATE INDEX grants_open ON grants (environment, customer_id, id)
+        WHERE NOT expired AND voided_at_ms IS NULL;
+      CREATE INDEX ledger_entries_by_currency
+        ON ledger_entries (environment, customer_id, currency, amount);
+    `,
+  },
 ];
 
 /**

@@ -182,6 +182,16 @@ export class SqliteTransaction implements StoreTransaction {
     return rows.map((row) => ({ ...row, expired: row.expired === 1 }));
   }
 
+  async listOpenGrants(customerId: string): Promise<GrantRow[]> {
+    const rows = this.#all<StoredGrant>(
+      `SELECT ${grantColumns} FROM grants WHERE environment = ? AND customer_id = ?
+       AND expired = 0 AND voided_at_ms IS NULL
+       AND (remaining > 0 OR expires_at_ms IS NOT NULL) ORDER BY id`,
+      customerId,
+    );
+    return rows.map((row) => ({ ...row, expired: row.expired === 1 }));
+  }
+
   async updateGrant(id: number, change: GrantChange): Promise<void> {
     const result = this.#sql(
       `UPDATE grants SET remaining = ?, expired = ?, voided_at_ms = coalesce(?, voided_at_ms)
@@ -240,16 +250,15 @@ export class SqliteTransaction implements StoreTransaction {
     return row?.total ?? 0;
   }
 
-  async grantsOutOfBalance(customerId: string, currency: string): Promise<number[]> {
-    const rows = this.#all<{ id: number }>(
-      `SELECT g.id FROM grants g LEFT JOIN ledger_entries e
-         ON e.environment = g.environment AND e.grant_id = g.id
-       WHERE g.environment = ? AND g.customer_id = ? AND g.currency = ?
-       GROUP BY g.id HAVING g.remaining <> coalesce(sum(e.amount), 0)`,
-      customerId,
-      currency,
+  async grantDrift(grantId: number): Promise<number> {
+    const row = this.#one<{ drift: number }>(
+      `SELECT g.remaining - coalesce((SELECT sum(e.amount) FROM ledger_entries e
+         WHERE e.environment = g.environment AND e.grant_id = g.id), 0) AS drift
+       FROM grants g WHERE g.environment = ? AND g.id = ?`,
+      grantId,
     );
-    return rows.map((row) => row.id);
+    if (row === null) throw new Error(`grant ${grantId} not found in ${this.environment}`);
+    return row.drift;
   }
 
   async insertDebit(debit: Omit<DebitRow, 'id'>): Promise<DebitRow> {

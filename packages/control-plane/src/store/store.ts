@@ -51,6 +51,12 @@ export interface StoreTransaction {
   getGrant(id: number): Promise<GrantRow | null>;
   /** The customer's grants, oldest first. */
   listGrants(customerId: string): Promise<GrantRow[]>;
+  /**
+   * The grants a debit or the rollover may still touch, oldest first: neither expired nor
+   * voided, and holding credits or due to expire. An emptied grant without an expiry is
+   * final, so the ledger's hot path does not read a customer's whole history.
+   */
+  listOpenGrants(customerId: string): Promise<GrantRow[]>;
   updateGrant(id: number, change: GrantChange): Promise<void>;
   /** The highest period index granted for one recurring grant of a subscription. */
   lastRecurringPeriodIndex(subscriptionId: number, slot: number): Promise<number | null>;
@@ -60,8 +66,8 @@ export interface StoreTransaction {
   listLedgerEntries(customerId: string, afterId: number, limit: number): Promise<LedgerEntryRow[]>;
   /** The sum of the customer's entries in one currency: what the balance must equal. */
   sumLedgerEntries(customerId: string, currency: string): Promise<number>;
-  /** Ids of the customer's grants whose remainder differs from the sum of their entries. */
-  grantsOutOfBalance(customerId: string, currency: string): Promise<number[]>;
+  /** A grant's remainder less the sum of the entries that name it: 0 when consistent. */
+  grantDrift(grantId: number): Promise<number>;
 
   insertDebit(debit: Omit<DebitRow, 'id'>): Promise<DebitRow>;
   getDebit(id: number): Promise<DebitRow | null>;
