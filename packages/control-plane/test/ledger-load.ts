@@ -16,6 +16,8 @@ export interface LoadTarget {
   nowMs(): number;
   /** Moves a manual clock forward; absent when the planes run on the system clock. */
   advance?: (ms: number) => void;
+  /** How far ahead expiring grants expire, [min, max) ms; 1 to 11 minutes by default. */
+  expiryRangeMs?: readonly [number, number];
 }
 
 export interface Outcome {
@@ -81,7 +83,9 @@ async function randomOperation(
     return [await send(target, pools, 'debit', customer, 'debits', body)];
   }
   if (roll < 0.42) {
-    const expiresInMs = random() < 0.5 ? null : 60_000 + Math.floor(random() * 600_000);
+    const [earliestMs, latestMs] = target.expiryRangeMs ?? [60_000, 660_000];
+    const spanMs = latestMs - earliestMs;
+    const expiresInMs = random() < 0.5 ? null : earliestMs + Math.floor(random() * spanMs);
     const body = {
       currency,
       amount: 1 + Math.floor(random() * 60),

@@ -2,9 +2,11 @@ import { ledgerCasesSuite } from './ledger-cases.suite.js';
 import { ledgerConcurrencySuite } from './ledger-concurrency.suite.js';
 import { ledgerInputSuite } from './ledger-input.suite.js';
 import { ledgerLifecycleSuite } from './ledger-lifecycle.suite.js';
+import { ledgerQuillstoneSuite } from './ledger-quillstone.suite.js';
 
 // The shared ledger suites on the embedded SQLite store.
 ledgerCasesSuite('sqlite');
 ledgerLifecycleSuite('sqlite');
 ledgerInputSuite('sqlite');
 ledgerConcurrencySuite('sqlite');
+ledgerQuillstoneSuite('sqlite');
