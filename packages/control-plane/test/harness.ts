@@ -50,7 +50,9 @@ export async function startHarness(start: string, options: HarnessOptions = {}):
   const clock = new ManualClock(start);
   const plane = await createControlPlane({
     catalog: options.catalog ?? loadCatalogFile(catalogPath),
-    ...(options.databaseUrl === undefined ? { databasePath } : { databaseUrl: options.databaseUrl }),
+    ...(options.databaseUrl === undefined
+      ? { databasePath }
+      : { databaseUrl: options.databaseUrl }),
     clock: clock.now,
     logger: false,
     keys: [

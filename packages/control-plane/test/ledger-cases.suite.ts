@@ -143,7 +143,7 @@ export function ledgerCasesSuite(kind: StoreKind): void {
       expect([other.status, other.body.balance]).toEqual([201, 95]);
     });
 
-    it('one credit as 1,000,000 micro-units: ten debits of 100,000 leave 0, an 11th is denied', async () => {
+    it('1 credit = 1,000,000 micro: ten debits of 100,000 leave 0, an 11th is denied', async () => {
       await customerWith(harness, 'micro', { currency: 'micro_credits', amount: 1_000_000 });
       const body = { currency: 'micro_credits', amount: 100_000 };
       for (let index = 0; index < 10; index += 1) {

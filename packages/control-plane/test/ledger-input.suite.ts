@@ -23,7 +23,7 @@ export function ledgerInputSuite(kind: StoreKind): void {
       };
     }
 
-    it('answers 409 while the first request with a key is in flight, and writes nothing', async () => {
+    it('answers 409 while the first request with a key is in flight; writes nothing', async () => {
       const body = { currency: 'credits', amount: 7, idempotency_key: 'busy' };
       // Another control plane holds the key: its claim is in the shared database.
       const other = await openStore(harness.storeOptions, harness.clock.now());
@@ -55,7 +55,7 @@ export function ledgerInputSuite(kind: StoreKind): void {
       expect([retried.status, retried.body.balance]).toEqual([201, 93]);
     });
 
-    it('keeps keys 30 days: a replay on day 29 writes nothing; after the purge the key is free', async () => {
+    it('keeps keys 30 days: a day-29 replay writes nothing; purged, the key is free', async () => {
       const body = { currency: 'credits', amount: 1, category: 'paid', idempotency_key: 'old' };
       await customerWith(harness, 'aging');
       await harness.call('POST', '/v1/customers/aging/grants', body);

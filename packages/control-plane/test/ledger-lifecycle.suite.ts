@@ -79,7 +79,7 @@ export function ledgerLifecycleSuite(kind: StoreKind): void {
       expect((await balanceOf(harness, 'thief', 'credits')).balance).toBe(10);
     });
 
-    it('a refund of an overage lowers the debt; a grant drawn since voiding is not refundable', async () => {
+    it('refunds an overage against the debt; a voided grant takes no refund', async () => {
       await customerWith(harness, 'debtor', { currency: 'soft_credits', amount: 10 });
       const spent = await debit(harness, 'debtor', {
         currency: 'soft_credits',

@@ -81,7 +81,7 @@ export function ledgerQuillstoneSuite(kind: StoreKind): void {
       expect(sumOf(entries, 'ai_credits')).toBe(3_000);
     });
 
-    it('step 9: free1 spends 100 on 20 chat.smart; the 21st and a chat.fast are denied', async () => {
+    it('step 9: free1 spends 100 on 20 chat.smart; a 21st and a chat.fast are denied', async () => {
       await harness.call('POST', '/v1/customers', { id: 'free1' });
       await harness.call('POST', '/v1/customers/free1/subscriptions', { plan: 'free' });
       for (let index = 0; index < 20; index += 1) {

@@ -21,9 +21,7 @@ export function registerAccountRoutes(app: FastifyInstance, context: RouteContex
       const grants = await tx.listGrants(customerId);
       const balances = [];
       for (const currency of context.catalog.currencies.keys()) {
-        const live = grants.filter(
-          (grant) => grant.currency === currency && isLive(grant, nowMs),
-        );
+        const live = grants.filter((grant) => grant.currency === currency && isLive(grant, nowMs));
         const balance = await tx.getBalance(customerId, currency);
         balances.push({ currency, balance, grants: live.map(grantJson) });
       }

@@ -196,7 +196,13 @@ export class SqliteTransaction implements StoreTransaction {
     const result = this.#sql(
       `UPDATE grants SET remaining = ?, expired = ?, voided_at_ms = coalesce(?, voided_at_ms)
        WHERE environment = ? AND id = ?`,
-    ).run(change.remaining, change.expired ? 1 : 0, change.voidedAtMs ?? null, this.environment, id);
+    ).run(
+      change.remaining,
+      change.expired ? 1 : 0,
+      change.voidedAtMs ?? null,
+      this.environment,
+      id,
+    );
     if (result.changes !== 1) throw new Error(`grant ${id} not found in ${this.environment}`);
   }
 
@@ -385,14 +391,7 @@ export class SqliteTransaction implements StoreTransaction {
       `INSERT INTO idempotency_keys (environment, scope, key, request_hash, status, body, state,
        claim_token, created_at_ms) VALUES (?, ?, ?, ?, 0, 'null', 'pending', ?, ?)
        ON CONFLICT DO NOTHING`,
-    ).run(
-      this.environment,
-      claim.scope,
-      claim.key,
-      claim.requestHash,
-      claim.token,
-      claim.nowMs,
-    );
+    ).run(this.environment, claim.scope, claim.key, claim.requestHash, claim.token, claim.nowMs);
     if (inserted.changes === 1) return { state: 'claimed' };
 
     const row = this.#one<StoredKey>(
