@@ -1,4 +1,5 @@
 import type { PoolClient } from 'pg';
+import { accountPostgresMigrations } from './account-migrations.js';
 
 /**
  * The PostgreSQL schema: the SQLite migrations' tables in PostgreSQL types. Amounts and
@@ -191,7 +192,7 @@ export async function migratePostgres(
       'SELECT version::text AS version FROM schema_migrations',
     );
     const versions = new Set(applied.rows.map((row) => Number(row.version)));
-    for (const migration of postgresMigrations) {
+    for (const migration of [...postgresMigrations, ...accountPostgresMigrations]) {
       if (versions.has(migration.version)) continue;
       await client.query(migration.sql);
       await client.query(

@@ -1,5 +1,5 @@
 import type { PoolClient, QueryResultRow } from 'pg';
-import { TollgateError } from '@tollgate/core';
+import { SqlAccounts } from './sql-accounts.js';
 import type {
   AddonPurchaseRow,
   ClaimOutcome,
@@ -41,16 +41,16 @@ const debitColumns = `id, customer_id AS customerId, currency, requested, debite
 export class PostgresTransaction implements StoreTransaction {
   readonly #client: PoolClient;
   readonly environment: string;
-  /**
-   * Account data (time zones, lifecycle, trials, overrides, seats) has no PostgreSQL
-   * queries yet: every call fails with a coded error. TODO(#3): port `sqlite-accounts.ts`.
-   * Typed `never` so that it satisfies the interface whatever shape that part takes.
-   */
-  readonly accounts: never = unsupportedAccounts as never;
+  /** Time zones, lifecycle, trials, overrides and seats: the same SQL as on SQLite. */
+  readonly accounts: SqlAccounts;
 
   constructor(client: PoolClient, environment: string) {
     this.#client = client;
     this.environment = environment;
+    this.accounts = new SqlAccounts(async (source, parameters) => {
+      const result = await this.#query<Record<string, unknown>>(source, parameters);
+      return { rows: result.rows, changes: result.rowCount ?? 0 };
+    }, environment);
   }
 
   async insertCustomer(customer: CustomerRow): Promise<boolean> {
@@ -464,18 +464,6 @@ export class PostgresTransaction implements StoreTransaction {
     return this.#client.query<Row>(text, parameters);
   }
 }
-
-const unsupportedAccounts = new Proxy(
-  {},
-  {
-    get: () => () =>
-      Promise.reject(
-        new TollgateError('TOLLGATE_ERR_INTERNAL', 'Not available on PostgreSQL yet', {
-          detail: 'account queries (issue #3) are implemented for SQLite only',
-        }),
-      ),
-  },
-);
 
 function insertedId(rows: readonly { id: number }[]): number {
   const id = rows[0]?.id;
