@@ -39,7 +39,9 @@ function startPlane(catalogPath: string, databaseUrl: string): Promise<Plane> {
   return new Promise((resolve, reject) => {
     child.once('exit', (code) => reject(new Error(`control plane exited with ${code}`)));
     createInterface({ input: child.stdout! }).on('line', (line) => {
-      const record = JSON.parse(line) as { msg?: string; baseUrl?: string };
+      const record = JSON.parse(line) as { msg?: string; baseUrl?: string; level?: number };
+      // Errors a process logs explain a 500 the test sees; they are passed on.
+      if ((record.level ?? 0) >= 50) process.stderr.write(`${line}\n`);
       if (record.msg === 'control plane listening' && record.baseUrl !== undefined) {
         resolve({ child, baseUrl: record.baseUrl });
       }
