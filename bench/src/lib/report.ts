@@ -74,9 +74,8 @@ function renderSuite(suite: SuiteResult): string[] {
     lines.push('| case | subject | value | ratio | versus |', '| --- | --- | ---: | ---: | --- |');
     for (const row of suite.rows) {
       const value = `${formatNumber(row.value)} ${row.unit}`;
-      lines.push(
-        `| ${row.case} | ${row.subject} | ${value} | ${formatRatio(row.ratio)} | ${row.versus ?? ''} |`,
-      );
+      const ratio = formatRatio(row.ratio);
+      lines.push(`| ${row.case} | ${row.subject} | ${value} | ${ratio} | ${row.versus ?? ''} |`);
     }
     lines.push('');
   }

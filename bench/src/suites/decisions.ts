@@ -81,7 +81,8 @@ export async function runDecisions(context: SuiteContext): Promise<SuiteResult> 
       ),
     ],
     notes: [
-      'Ratios compare each subject with the naive Map in the same process and run; below 1 is faster.',
+      'Ratios compare each subject with the naive Map in the same process and run; ' +
+        'below 1 is faster.',
       'The baselines skip what the evaluators also do: period rollover, saturating arithmetic, ' +
         'typed reasons for unknown features, and (for batch) they have no handle API at all.',
       'p99 rows time one decision per clock reading (clock cost subtracted), so they include ' +

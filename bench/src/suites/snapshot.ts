@@ -33,22 +33,22 @@ export async function runSnapshot(context: SuiteContext): Promise<SuiteResult> {
   const first = snapshotFile(count);
   const second = nextVersionFile(first);
   const json = join(scratchDir(), `customers-${count}.json`);
-  const childMs = context.budgetMs / 3;
-  await runChild('suites/snapshot-child.js', ['write-json', json, String(count)], childMs);
+  // Each child may use what is left of the suite's budget, less a margin for the rest.
+  const deadline = started + context.budgetMs;
+  const childMs = () => Math.max(5000, deadline - Date.now() - 10_000);
+  await runChild('suites/snapshot-child.js', ['write-json', json, String(count)], childMs());
 
   const load = (mode: string, path: string) =>
-    runChild<LoadMeasurement>('suites/snapshot-child.js', [mode, path, String(count)], childMs);
+    runChild<LoadMeasurement>('suites/snapshot-child.js', [mode, path, String(count)], childMs());
   const binary: LoadMeasurement[] = [];
   for (let run = 0; run < 3; run++) binary.push(await load('binary', first));
-  const reference = await load('reference', first);
-  const fromJson = await load('json', json);
   const swaps = [];
   for (let run = 0; run < 3; run++) {
     swaps.push(
       await runChild<{ gapMaxMs: number; readMs: number; loadMs: number; decisions: number }>(
         'suites/snapshot-child.js',
         ['swap', first, String(count), second],
-        childMs,
+        childMs(),
       ),
     );
   }
@@ -56,8 +56,17 @@ export async function runSnapshot(context: SuiteContext): Promise<SuiteResult> {
   const profile = await runChild<Record<string, number>>(
     'suites/snapshot-child.js',
     ['profile', first, String(count)],
-    childMs,
+    childMs(),
   );
+  // The reference decodes ten million objects; it runs last and may
+  // not finish in the budget on a busy machine, which is reported rather than fatal.
+  const fromJson = await load('json', json);
+  const reference = await load('reference', first).catch(() => ({
+    firstDecisionMs: NaN,
+    readMs: NaN,
+    residentBytes: NaN,
+    detail: {},
+  }));
   const wasmMs = median(binary.map((run) => run.firstDecisionMs));
   const wasmResident = median(binary.map((run) => run.residentBytes));
   const loadCase = `bytes on disk → first decision, ${size}`;
@@ -170,6 +179,9 @@ export async function runSnapshot(context: SuiteContext): Promise<SuiteResult> {
       },
     ],
     notes: [
+      ...(Number.isNaN(reference.firstDecisionMs)
+        ? ['The TS reference load did not finish within the suite budget (it decodes 10M objects).']
+        : []),
       'Ratios compare with building the same state from JSON in the same run; below 1 is better.',
       'The swap pause is the synchronous part of WasmEvaluator.load: the CRC32 over every ' +
         "byte, the copy into linear memory, and tg_load's structural check. Reading the " +

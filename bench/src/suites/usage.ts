@@ -118,7 +118,10 @@ export async function runUsage(context: SuiteContext): Promise<SuiteResult> {
   const notes: string[] = [];
   let sqliteRate = NaN;
   try {
-    const ingest = await ingestIntoSqlite(context.quick ? 10_000 : 50_000);
+    const ingest = await ingestIntoSqlite(
+      context.quick ? 10_000 : 50_000,
+      context.quick ? 4000 : 15_000,
+    );
     rows.push(...ingest.rows);
     sqliteRate = ingest.eventsPerSecond;
   } catch (error) {
