@@ -137,7 +137,7 @@ describe.each(adapters)('the $name adapter', (adapter) => {
       expect(response.status).toBe(403);
       expect(response.headers['content-type']).toBe('application/problem+json; charset=utf-8');
       expect(response.body).toEqual({
-        type: 'https://tollgate.dev/problems/no_access',
+        type: 'urn:tollgate:problem:no_access',
         title: 'No access to this feature',
         status: 403,
         reason: 'no_access',

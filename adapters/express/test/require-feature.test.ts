@@ -115,7 +115,7 @@ describe('requireFeature', () => {
     expect(response.headers['content-type']).toBe('application/problem+json; charset=utf-8');
     expect(response.headers['ratelimit']).toBeUndefined();
     expect(response.body).toEqual({
-      type: 'https://tollgate.dev/problems/insufficient_credits',
+      type: 'urn:tollgate:problem:insufficient_credits',
       title: 'Insufficient credits',
       status: 402,
       reason: 'insufficient_credits',
@@ -155,7 +155,7 @@ describe('requireFeature', () => {
     expect(response.headers['ratelimit']).toBe('"api_calls";r=0;t=2635200');
     expect(response.headers['retry-after']).toBe('2635200');
     expect(response.body).toEqual({
-      type: 'https://tollgate.dev/problems/limit_exceeded',
+      type: 'urn:tollgate:problem:limit_exceeded',
       title: 'Limit exceeded',
       status: 429,
       reason: 'limit_exceeded',

@@ -49,7 +49,7 @@ export interface HttpAnswer {
 export function denialProblem(decision: Decision): DenialProblem {
   const reason = decision.reasonName;
   return {
-    type: `https://tollgate.dev/problems/${reason}`,
+    type: `urn:tollgate:problem:${reason}`,
     title: titleByReason[reason],
     status: httpStatusByReason[reason],
     reason,
