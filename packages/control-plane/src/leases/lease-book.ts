@@ -10,16 +10,22 @@
  * limit less usage) read just before.
  *
  * The store read and the grant are two steps, so the grant names the pool version it
- * read alongside: usage ingested between them bumps the version, and the grant is retried
- * rather than count that usage twice as free (once out of the store, once out of the
- * lease). Usage that is not under a lease only lowers `available`, which is safe.
+ * read before the store: the version is the running total of usage that lowered the
+ * pool's outstanding, and usage ingested between the two steps would otherwise count
+ * twice as free (once out of the store, once out of the lease). A grant that sees the
+ * version moved is refused, to be retried; the last attempt instead subtracts the move
+ * from what it grants. That is exact for usage the store read missed and conservative
+ * (grants less) for usage it already saw, so it never grants more than is free. Usage
+ * that is not under a lease and lands between the two steps is not seen by the grant;
+ * the overage it allows is bounded by that usage.
  */
 export interface LeaseBook {
-  /** The pool's version: bumped whenever ingested usage lowers its outstanding. */
+  /** The pool's version: the total of ingested usage that lowered its outstanding. */
   poolVersion(environment: string, pool: string): Promise<number>;
   /**
    * Carves up to `requested` (at least `minimum`, else nothing) for `leaseId`, creating
-   * the lease or adding to it. Returns null when the pool version moved since it was read.
+   * the lease or adding to it. Returns null when the pool version moved since it was read,
+   * unless `final`, which grants less by the move instead.
    */
   grant(request: GrantRequest): Promise<GrantResult | null>;
   /** Counts ingested usage under a lease; an unknown (reclaimed) lease changes nothing. */
@@ -44,6 +50,8 @@ export interface GrantRequest {
   minimum: number;
   /** The pool version read before `available`. */
   expectedVersion: number;
+  /** Grant less by how far the version moved, rather than refuse. */
+  final: boolean;
   nowMs: number;
   /** Leases whose `reclaimAtMs` has passed give back what was never ingested. */
   reclaimAtMs: number;

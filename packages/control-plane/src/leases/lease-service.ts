@@ -1,4 +1,5 @@
 import { randomUUID } from 'node:crypto';
+import { setTimeout as delay } from 'node:timers/promises';
 import type { Catalog, FeatureDefinition } from '@tollgate/catalog';
 import { LimitBehavior, TollgateError } from '@tollgate/core';
 import { resolveCustomer } from '../resolve-customer.js';
@@ -11,7 +12,10 @@ export interface LeaseTerms {
   ttlMs: number;
   /** After expiry, how long usage decided under the lease may still arrive. */
   reclaimDelayMs: number;
-  /** Grants retried when ingested usage keeps moving the pool's version. */
+  /**
+   * Grant attempts while ingested usage keeps moving the pool's version; the last one
+   * grants less by the move rather than fail (see `lease-book.ts`).
+   */
   attemptsMax: number;
 }
 
@@ -94,7 +98,7 @@ export class LeaseService {
       if (held === null || held.pool !== pool) throw leaseNotFound(ask.lease);
     }
     const expiresAtMs = nowMs + this.#terms.ttlMs;
-    for (let attempt = 0; attempt < this.#terms.attemptsMax; attempt++) {
+    for (let attempt = 1; ; attempt++) {
       const expectedVersion = await this.#book.poolVersion(environment, pool);
       const available = await this.#available(environment, ask.customer, feature, nowMs);
       const result = await this.#book.grant({
@@ -105,17 +109,18 @@ export class LeaseService {
         requested: ask.requested,
         minimum: ask.minimum,
         expectedVersion,
+        final: attempt >= this.#terms.attemptsMax,
         nowMs,
         reclaimAtMs: expiresAtMs + this.#terms.reclaimDelayMs,
       });
-      if (result === null) continue;
+      if (result === null) {
+        // Ingestion moved the pool between the two reads; back off so it can settle.
+        await delay(Math.random() * Math.min(50, 2 ** attempt));
+        continue;
+      }
       const free = Math.max(0, available - result.outstanding);
       return { lease, pool, granted: result.granted, cap: result.cap, free, expiresAtMs };
     }
-    throw new TollgateError('TOLLGATE_ERR_CONTROL_PLANE', 'the pool is too busy; retry', {
-      status: 503,
-      detail: `${this.#terms.attemptsMax} grant attempts on ${pool} lost to ingestion`,
-    });
   }
 
   /** What the store says the pool holds: a hard balance, or a hard limit less usage. */

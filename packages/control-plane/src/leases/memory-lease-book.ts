@@ -28,7 +28,8 @@ export class MemoryLeaseBook implements LeaseBook {
   async grant(request: GrantRequest): Promise<GrantResult | null> {
     const pool = this.#pool(request.environment, request.pool);
     this.#reclaim(pool, request.nowMs);
-    if (pool.version !== request.expectedVersion) return null;
+    const moved = pool.version - request.expectedVersion;
+    if (moved !== 0 && !request.final) return null;
 
     const id = `${request.environment} ${request.leaseId}`;
     const lease = this.#leases.get(id) ?? {
@@ -37,7 +38,7 @@ export class MemoryLeaseBook implements LeaseBook {
       consumed: 0,
       reclaimAtMs: request.reclaimAtMs,
     };
-    const free = Math.max(0, request.available - pool.outstanding);
+    const free = Math.max(0, request.available - pool.outstanding - moved);
     let granted = Math.min(request.requested, free);
     if (granted < request.minimum) granted = 0;
     lease.cap += granted;
@@ -55,7 +56,7 @@ export class MemoryLeaseBook implements LeaseBook {
     const covered = Math.max(0, Math.min(amount, lease.cap - lease.consumed));
     lease.consumed += amount;
     pool.outstanding -= covered;
-    pool.version += 1;
+    pool.version += covered;
   }
 
   async returnLease(environment: string, leaseId: string, used: number): Promise<boolean> {

@@ -8,6 +8,7 @@ import type { GrantRequest, GrantResult, LeaseBook, LeaseRecord } from './lease-
 // Each script touches one pool and its leases, so every change to a pool is atomic.
 
 /** Reclaims due leases, checks the version, then carves min(requested, free). */
+// ARGV: available, requested, expected version, now, reclaim at, minimum, pool, final.
 const grantScript = `
 local due = redis.call('ZRANGEBYSCORE', KEYS[2], '-inf', ARGV[4])
 for _, leaseKey in ipairs(due) do
@@ -17,10 +18,10 @@ for _, leaseKey in ipairs(due) do
   redis.call('DEL', leaseKey)
   redis.call('ZREM', KEYS[2], leaseKey)
 end
-local version = tonumber(redis.call('HGET', KEYS[1], 'version') or '0')
-if version ~= tonumber(ARGV[3]) then return {-1, 0, 0} end
+local moved = tonumber(redis.call('HGET', KEYS[1], 'version') or '0') - tonumber(ARGV[3])
+if moved ~= 0 and ARGV[8] ~= '1' then return {-1, 0, 0} end
 local outstanding = tonumber(redis.call('HGET', KEYS[1], 'outstanding') or '0')
-local free = tonumber(ARGV[1]) - outstanding
+local free = tonumber(ARGV[1]) - outstanding - moved
 if free < 0 then free = 0 end
 local granted = math.min(tonumber(ARGV[2]), free)
 if granted < tonumber(ARGV[6]) then granted = 0 end
@@ -32,7 +33,7 @@ redis.call('ZADD', KEYS[2], ARGV[5], KEYS[3])
 return {granted, cap, outstanding}
 `;
 
-/** Counts ingested usage under a lease and bumps its pool's version. */
+/** Counts ingested usage under a lease; the pool's version grows by what it covered. */
 const usageScript = `
 if redis.call('EXISTS', KEYS[1]) == 0 then return 0 end
 local pool = ARGV[1] .. redis.call('HGET', KEYS[1], 'pool')
@@ -41,7 +42,7 @@ local consumed = tonumber(redis.call('HGET', KEYS[1], 'consumed'))
 local covered = math.max(0, math.min(tonumber(ARGV[2]), cap - consumed))
 redis.call('HINCRBY', KEYS[1], 'consumed', ARGV[2])
 redis.call('HINCRBY', pool, 'outstanding', -covered)
-redis.call('HINCRBY', pool, 'version', 1)
+redis.call('HINCRBY', pool, 'version', covered)
 return 1
 `;
 
@@ -92,6 +93,7 @@ export class RedisLeaseBook implements LeaseBook {
       request.reclaimAtMs,
       request.minimum,
       request.pool,
+      request.final ? '1' : '0',
     )) as [number, number, number];
     if (reply[0] === -1) return null;
     return { granted: reply[0], cap: reply[1], outstanding: reply[2] };
