@@ -11,10 +11,11 @@ import type { ResultRow } from '../lib/results.js';
 
 const LOOP = 1024;
 
-/** The least a Node response offers the guard: events, a status and headers. */
+/** The least a Node response offers the guard: events, a status, headers, `writableFinished`. */
 class MinimalResponse extends EventEmitter {
   statusCode = 200;
   headersSent = false;
+  writableFinished = false;
   setHeader(): this {
     return this;
   }
@@ -44,6 +45,7 @@ export async function timeMiddlewareAlone(timeMs: number) {
     const once = (middleware: RequestHandler) => {
       const res = new MinimalResponse();
       middleware(request(), res as unknown as Response, next);
+      res.writableFinished = true;
       res.emit('finish');
       res.emit('close');
     };

@@ -27,10 +27,44 @@ export type ReservationOutcome =
 type HoldState = 'live' | 'settled' | 'released' | 'expired';
 
 interface HoldRecord {
+  /** The book that placed the hold; another runtime's reservation is refused. */
+  book: ReservationBook;
+  customer: string;
+  feature: string;
+  /** Set right after the record, by the reservation that carries it. */
   reservation: Reservation;
   /** What the evaluator holds now: 0 after a refresh could not place the hold again. */
   heldQuantity: number;
   state: HoldState;
+}
+
+/**
+ * The object `reserve` hands out. Its record rides in a private field rather than in a
+ * WeakMap keyed by the object: a WeakMap entry per request cost more than the decision
+ * itself (ephemeron bookkeeping in every garbage collection).
+ */
+class HeldReservation implements Reservation {
+  readonly #record: HoldRecord;
+  readonly id: string;
+  readonly customer: string;
+  readonly feature: string;
+  readonly quantity: number;
+  readonly expiresAtMs: number;
+
+  constructor(record: HoldRecord, id: string, expiresAtMs: number) {
+    this.#record = record;
+    this.id = id;
+    this.customer = record.customer;
+    this.feature = record.feature;
+    this.quantity = record.heldQuantity;
+    this.expiresAtMs = expiresAtMs;
+    Object.freeze(this);
+  }
+
+  /** The record of a reservation this module created, or undefined for any other object. */
+  static recordOf(reservation: Reservation): HoldRecord | undefined {
+    return #record in reservation ? (reservation as HeldReservation).#record : undefined;
+  }
 }
 
 /**
@@ -41,9 +75,8 @@ interface HoldRecord {
 export class ReservationBook {
   readonly #evaluator: Evaluator;
   readonly #runtimeId: string;
-  readonly #live = new Map<string, HoldRecord>();
-  // Keyed by the object handed out, so a record lives as long as the caller keeps it.
-  readonly #records = new WeakMap<Reservation, HoldRecord>();
+  // A set of records rather than a map by id: no id string is hashed per hold.
+  readonly #live = new Set<HoldRecord>();
   #nextExpiryMs = Number.POSITIVE_INFINITY;
   #seq = 0;
 
@@ -70,10 +103,17 @@ export class ReservationBook {
 
     this.#seq += 1;
     const id = `${this.#runtimeId}:r${this.#seq}`;
-    const reservation = Object.freeze({ id, customer, feature, quantity, expiresAtMs });
-    const record: HoldRecord = { reservation, heldQuantity: quantity, state: 'live' };
-    this.#live.set(id, record);
-    this.#records.set(reservation, record);
+    const record: HoldRecord = {
+      book: this,
+      customer,
+      feature,
+      reservation: null!,
+      heldQuantity: quantity,
+      state: 'live',
+    };
+    const reservation = new HeldReservation(record, id, expiresAtMs);
+    record.reservation = reservation;
+    this.#live.add(record);
     this.#nextExpiryMs = Math.min(this.#nextExpiryMs, expiresAtMs);
     return { decision, reservation };
   }
@@ -173,12 +213,12 @@ export class ReservationBook {
   #finish(record: HoldRecord, state: HoldState): void {
     record.state = state;
     record.heldQuantity = 0;
-    this.#live.delete(record.reservation.id);
+    this.#live.delete(record);
   }
 
   #recordOf(reservation: Reservation): HoldRecord {
-    const record = this.#records.get(reservation);
-    if (record === undefined) {
+    const record = HeldReservation.recordOf(reservation);
+    if (record === undefined || record.book !== this) {
       throw new TollgateError(
         'TOLLGATE_ERR_RESERVATION_NOT_FOUND',
         'reservation: not a reservation of this runtime',

@@ -110,13 +110,18 @@ export function rateLimitHeaders(
   decision: Decision,
   nowMs: number,
 ): Record<string, string> {
-  if (kind !== 'metered' || decision.limit === null || decision.remaining === null) return {};
+  if (kind !== 'metered' || decision.limit === null || decision.remaining === null) {
+    return noHeaders;
+  }
   const reset = decision.resetAtMs > 0 ? `;t=${secondsUntil(decision.resetAtMs, nowMs)}` : '';
   return {
     'ratelimit-policy': `"${feature}";q=${decision.limit}`,
     ratelimit: `"${feature}";r=${decision.remaining}${reset}`,
   };
 }
+
+/** Shared by every answer without headers, so an allowed request allocates none. */
+export const noHeaders: Record<string, string> = Object.freeze({});
 
 /** Whole seconds, rounded up so a client that waits that long finds the period reset. */
 function secondsUntil(instantMs: number, nowMs: number): number {

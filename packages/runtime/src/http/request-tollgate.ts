@@ -102,15 +102,23 @@ export class RequestTollgate {
     return this.#holds.at(-1)?.feature ?? null;
   }
 
-  /** Decides whether `quantity` could be used now, recording nothing. */
+  /**
+   * Decides whether `quantity` could be used now, recording nothing. Here and in
+   * `consume` and `reserve`, the request's user (when the gate reads one) is checked for a
+   * seat: a feature that requires one is denied with `no_seat` to a user who holds none.
+   */
   check(feature: string, quantity = 1): Decision {
-    this.#decision = this.runtime.check(this.customer, feature, quantity);
+    this.#decision = this.runtime.check(this.customer, feature, quantity, { user: this.user });
     return this.#decision;
   }
 
   /** Decides and, when allowed, records the use at once; it is not undone on failure. */
   consume(feature: string, quantity = 1, options: { idempotencyKey?: string } = {}): Decision {
-    this.#decision = this.runtime.consume(this.customer, feature, quantity, options);
+    const { idempotencyKey } = options;
+    this.#decision = this.runtime.consume(this.customer, feature, quantity, {
+      idempotencyKey,
+      user: this.user,
+    });
     return this.#decision;
   }
 
@@ -120,7 +128,10 @@ export class RequestTollgate {
    */
   reserve(feature: string, estimate: number, options: RequestReserveOptions = {}): Decision {
     const { idempotencyKey, actual } = options;
-    const held = this.runtime.reserve(this.customer, feature, estimate, { idempotencyKey });
+    const held = this.runtime.reserve(this.customer, feature, estimate, {
+      idempotencyKey,
+      user: this.user,
+    });
     this.#decision = held.decision;
     if (held.reservation !== null) {
       const hold: Hold = {
@@ -188,9 +199,14 @@ export class RequestTollgate {
    * to a `ServerResponse`, so this is where streamed responses are settled too.
    */
   watch(response: ServerResponse): void {
-    response.once('finish', () => this.finish(response.statusCode));
-    // 'close' follows 'finish' on a normal response; alone, it means the client left.
-    response.once('close', () => this.abandon());
+    // One plain listener, not `once('finish')` and `once('close')`: adding, wrapping and
+    // deleting two listeners cost more per request than the decision. Node emits 'close'
+    // on every response, after 'finish' when it was written whole; otherwise the client
+    // left before the response finished.
+    response.on('close', () => {
+      if (response.writableFinished) this.finish(response.statusCode);
+      else this.abandon();
+    });
   }
 
   #find(feature: string | undefined): Hold | undefined {
@@ -242,7 +258,7 @@ export class RequestTollgate {
     outcome: ReservationOutcome | null;
     error: unknown;
   }): void {
-    const channel = diagnosticsChannel.channel(this.#options.channelName);
+    const channel = channelOf(this.#options.channelName);
     if (!channel.hasSubscribers) return;
     const { hold, status, charged, outcome, error } = message;
     const settlement: SettlementMessage = {
@@ -256,4 +272,16 @@ export class RequestTollgate {
     };
     channel.publish(settlement);
   }
+}
+
+const channels = new Map<string, diagnosticsChannel.Channel>();
+
+/** The channel of a name, looked up once per name rather than once per settled hold. */
+function channelOf(name: string): diagnosticsChannel.Channel {
+  let channel = channels.get(name);
+  if (channel === undefined) {
+    channel = diagnosticsChannel.channel(name);
+    channels.set(name, channel);
+  }
+  return channel;
 }
