@@ -11,8 +11,12 @@ export const adminKey = 'tg_admin_process';
 /** A child process started from a script in this folder; killed by its pid. */
 export interface Child {
   process: ChildProcess;
-  /** Resolves with the first stdout line that starts with `prefix`. */
+  /** Resolves with the first stdout line, printed or still to come, that starts with `prefix`. */
   line(prefix: string): Promise<string>;
+  /** Resolves with the first stdout line, printed or still to come, that `test` accepts. */
+  lineWhere(test: (line: string) => boolean): Promise<string>;
+  /** Sends SIGTERM, so the child can finish (print a summary, flush), and awaits its exit. */
+  stop(): Promise<void>;
   kill(): Promise<void>;
 }
 
@@ -23,28 +27,36 @@ export function startChild(script: string, env: Record<string, string>): Child {
     stdio: ['ignore', 'pipe', 'inherit'],
   });
   let buffered = '';
-  const waiters: Array<{ prefix: string; resolve: (line: string) => void }> = [];
+  const printed: string[] = [];
+  const waiters: Array<{ test: (line: string) => boolean; resolve: (line: string) => void }> = [];
   child.stdout!.on('data', (chunk: Buffer) => {
     buffered += chunk.toString('utf8');
     const lines = buffered.split('\n');
     buffered = lines.pop()!;
     for (const line of lines) {
-      for (const waiter of waiters.filter((w) => line.startsWith(w.prefix))) waiter.resolve(line);
+      printed.push(line);
+      for (const waiter of waiters.filter((w) => w.test(line))) waiter.resolve(line);
     }
   });
+  const lineWhere = (test: (line: string) => boolean) =>
+    new Promise<string>((resolve, reject) => {
+      const seen = printed.find(test);
+      if (seen !== undefined) return resolve(seen);
+      waiters.push({ test, resolve });
+      child.once('exit', (code) => reject(new Error(`${script} exited with ${code}`)));
+    });
+  const signal = async (name: NodeJS.Signals) => {
+    if (child.exitCode !== null || child.signalCode !== null || child.pid === undefined) return;
+    const exited = once(child, 'exit');
+    process.kill(child.pid, name);
+    await exited;
+  };
   return {
     process: child,
-    line: (prefix) =>
-      new Promise((resolve, reject) => {
-        waiters.push({ prefix, resolve });
-        child.once('exit', (code) => reject(new Error(`${script} exited with ${code}`)));
-      }),
-    async kill() {
-      if (child.exitCode !== null || child.pid === undefined) return;
-      const exited = once(child, 'exit');
-      process.kill(child.pid, 'SIGKILL');
-      await exited;
-    },
+    line: (prefix) => lineWhere((line) => line.startsWith(prefix)),
+    lineWhere,
+    stop: () => signal('SIGTERM'),
+    kill: () => signal('SIGKILL'),
   };
 }
 
