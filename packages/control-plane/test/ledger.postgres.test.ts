@@ -3,6 +3,7 @@ import { ledgerConcurrencySuite } from './ledger-concurrency.suite.js';
 import { ledgerInputSuite } from './ledger-input.suite.js';
 import { ledgerLifecycleSuite } from './ledger-lifecycle.suite.js';
 import { ledgerQuillstoneSuite } from './ledger-quillstone.suite.js';
+import { ledgerRacesSuite } from './ledger-races.suite.js';
 
 // The shared ledger suites on PostgreSQL (127.0.0.1:5432, a fresh schema per harness).
 ledgerCasesSuite('postgres');
@@ -10,3 +11,4 @@ ledgerLifecycleSuite('postgres');
 ledgerInputSuite('postgres');
 ledgerConcurrencySuite('postgres');
 ledgerQuillstoneSuite('postgres');
+ledgerRacesSuite('postgres');

@@ -3,6 +3,7 @@ import { ledgerConcurrencySuite } from './ledger-concurrency.suite.js';
 import { ledgerInputSuite } from './ledger-input.suite.js';
 import { ledgerLifecycleSuite } from './ledger-lifecycle.suite.js';
 import { ledgerQuillstoneSuite } from './ledger-quillstone.suite.js';
+import { ledgerRacesSuite } from './ledger-races.suite.js';
 
 // The shared ledger suites on the embedded SQLite store.
 ledgerCasesSuite('sqlite');
@@ -10,3 +11,4 @@ ledgerLifecycleSuite('sqlite');
 ledgerInputSuite('sqlite');
 ledgerConcurrencySuite('sqlite');
 ledgerQuillstoneSuite('sqlite');
+ledgerRacesSuite('sqlite');

@@ -55,7 +55,10 @@ export async function debitCredits(
   const burnOrder = currency.burnOrder.length > 0 ? currency.burnOrder : defaultBurnOrder;
   const draws = planDraws(sortByBurnOrder(grants, burnOrder), amount);
   const fromGrants = draws.reduce((total, draw) => total + draw.taken, 0);
-  const overage = Math.min(amount - fromGrants, overageRoom(currency, balanceBefore));
+  // The cap bounds the debt, not the balance: the balance also counts grants a debit may
+  // not draw from yet (effective after `atMs`, when another process's clock ran ahead).
+  const debtBefore = await tx.sumDebt(customerId, currency.key);
+  const overage = Math.min(amount - fromGrants, overageRoom(currency, debtBefore));
   const shortfall = amount - fromGrants - overage;
   if (shortfall > 0 && request.mode === 'deny') throw insufficient(currency, amount);
 
@@ -79,22 +82,14 @@ export async function debitCredits(
     lines.push({ grantId: grant.id, amount: taken });
   }
   if (overage > 0) {
-    await appendEntry(
-      tx,
-      { id: null, customerId, currency: currency.key },
-      'debit',
-      -overage,
-      {
-        ...context,
-      },
-      debit.id,
-    );
+    const debt = { id: null, customerId, currency: currency.key };
+    await appendEntry(tx, debt, 'debit', -overage, context, debit.id);
     lines.push({ grantId: null, amount: overage });
   }
 
   const balance =
     debited === 0 ? balanceBefore : await tx.addToBalance(customerId, currency.key, -debited);
-  assertWithinLimit(currency, balance, customerId);
+  assertWithinLimit(currency, { balance, debt: debtBefore + overage }, customerId);
   const touched = draws.map((draw) => draw.grant.id);
   await assertLedgerInvariants(tx, customerId, currency.key, touched);
   return { debit, lines, balance };
@@ -113,23 +108,25 @@ function planDraws(grants: readonly GrantRow[], amount: number) {
   return draws;
 }
 
-/** How much further below zero the balance may go: 0 when hard, the cap's rest when soft. */
-function overageRoom(currency: CurrencyDefinition, balance: number): number {
+/** How much more debt a debit may add: 0 when hard, the cap's rest when soft. */
+function overageRoom(currency: CurrencyDefinition, debt: number): number {
   if (currency.behavior === 'hard') return 0;
-  if (currency.overageCapAmount === null) return Number.MAX_SAFE_INTEGER;
-  const debt = Math.max(0, -balance);
+  if (currency.overageCapAmount === null) return Number.MAX_SAFE_INTEGER - debt;
   return Math.max(0, currency.overageCapAmount - debt);
 }
 
-/** No hard balance below zero; no soft balance below its overage cap. */
+/** No hard balance below zero or in debt; no soft debt or balance beyond the overage cap. */
 export function assertWithinLimit(
   currency: CurrencyDefinition,
-  balance: number,
+  after: { balance: number; debt: number },
   customerId: string,
 ): void {
-  const floor = currency.behavior === 'hard' ? 0 : -(currency.overageCapAmount ?? Infinity);
-  if (balance < floor) {
-    throw ledgerInternal(`${currency.behavior} balance of ${customerId} went to ${balance}`);
+  const debtMax = currency.behavior === 'hard' ? 0 : (currency.overageCapAmount ?? Infinity);
+  if (after.balance < -debtMax) {
+    throw ledgerInternal(`${currency.behavior} balance of ${customerId} went to ${after.balance}`);
+  }
+  if (after.debt > debtMax) {
+    throw ledgerInternal(`${currency.behavior} debt of ${customerId} went to ${after.debt}`);
   }
 }
 

@@ -9,8 +9,8 @@ import type { GrantRow, LedgerEntryRow, StoreTransaction } from '../store/store.
  *
  * Invariants, asserted after every operation (`assertLedgerInvariants`): a balance equals
  * the sum of its entries; the remainder of every grant the operation touched equals the
- * sum of the entries that name it.
- * A debt (a soft balance below zero) is carried by entries that name no grant.
+ * sum of the entries that name it; the debt is never negative.
+ * A debt (what a soft balance went below zero) is carried by entries that name no grant.
  */
 export interface EntryContext {
   atMs: number;
@@ -39,24 +39,24 @@ export async function grantCredits(
   });
   await appendEntry(tx, inserted, 'grant', grant.amount, context);
   await tx.addToBalance(grant.customerId, grant.currency, grant.amount);
-  const row = await payDebt(tx, inserted, balanceBefore, context);
+  const row = await payDebt(tx, inserted, context);
   await assertLedgerInvariants(tx, grant.customerId, grant.currency, [row.id]);
   return row;
 }
 
 /**
- * A soft-limited balance below zero is a debt that no grant carries. Credits arriving in a
- * grant (a new one, or a refund into an old one) pay it first: an adjustment that names no
- * grant cancels the debt and a debit draws the same amount from the grant, so the balance
- * is unchanged and the grant's remainder stays explained by its entries.
+ * The overage of a soft-limited currency is a debt that no grant carries (`sumDebt`).
+ * Credits arriving in a grant (a new one, or a refund into an old one) pay it first: an
+ * adjustment that names no grant cancels the debt and a debit draws the same amount from
+ * the grant, so the balance is unchanged and the grant's remainder stays explained by its
+ * entries.
  */
 export async function payDebt(
   tx: StoreTransaction,
   grant: GrantRow,
-  balanceBefore: number,
   context: EntryContext,
 ): Promise<GrantRow> {
-  const debt = Math.min(grant.remaining, Math.max(0, -balanceBefore));
+  const debt = Math.min(grant.remaining, await tx.sumDebt(grant.customerId, grant.currency));
   if (debt === 0) return grant;
   await appendEntry(tx, { ...grant, id: null }, 'adjustment', debt, context);
   await appendEntry(tx, grant, 'debit', -debt, context);
@@ -136,6 +136,9 @@ export async function assertLedgerInvariants(
   if (balance !== sum) {
     throw ledgerInternal(`balance ${balance} of ${customerId} is not its entries' sum ${sum}`);
   }
+  // Paying back more than was owed would leave credits that no grant holds.
+  const debt = await tx.sumDebt(customerId, currency);
+  if (debt < 0) throw ledgerInternal(`debt of ${customerId} in ${currency} went to ${debt}`);
   for (const grantId of new Set(grantIds)) {
     const drift = await tx.grantDrift(grantId);
     if (drift !== 0) throw ledgerInternal(`grant ${grantId} is ${drift} off its entries' sum`);

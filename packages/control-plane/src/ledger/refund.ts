@@ -34,7 +34,8 @@ export async function refundDebit(
     });
   }
   let balance = await tx.getBalance(debit.customerId, debit.currency);
-  const returns = await planReturns(tx, debit, balance, context.atMs);
+  const debt = await tx.sumDebt(debit.customerId, debit.currency);
+  const returns = await planReturns(tx, debit, debt, context.atMs);
   const refundable = returns.reduce((total, entry) => total + entry.amount, 0);
   if (request.amount > refundable) {
     throw new TollgateError(
@@ -53,12 +54,11 @@ export async function refundDebit(
     lines.push({ grantId: grant?.id ?? null, amount: returned });
     const target = grant ?? { id: null, customerId: debit.customerId, currency: debit.currency };
     await appendEntry(tx, target, 'refund', returned, context, debit.id);
-    const balanceBefore = balance;
     balance = await tx.addToBalance(debit.customerId, debit.currency, returned);
     if (grant === null) continue;
     const refilled = { ...grant, remaining: grant.remaining + returned };
     await tx.updateGrant(grant.id, { remaining: refilled.remaining, expired: false });
-    await payDebt(tx, refilled, balanceBefore, context);
+    await payDebt(tx, refilled, context);
   }
   const touched = lines.flatMap((line) => (line.grantId === null ? [] : [line.grantId]));
   await assertLedgerInvariants(tx, debit.customerId, debit.currency, touched);
@@ -69,7 +69,7 @@ export async function refundDebit(
 async function planReturns(
   tx: StoreTransaction,
   debit: DebitRow,
-  balance: number,
+  debt: number,
   atMs: number,
 ): Promise<Return[]> {
   const returns: Return[] = [];
@@ -78,7 +78,6 @@ async function planReturns(
     if (open <= 0) continue;
     if (portion.grantId === null) {
       // Only the part of the overage still owed can be forgiven; a grant may have paid it.
-      const debt = Math.max(0, -balance);
       if (debt > 0) returns.push({ grant: null, amount: Math.min(open, debt) });
       continue;
     }

@@ -30,6 +30,9 @@ export async function rolloverCustomer(
   customerId: string,
   nowMs: number,
 ): Promise<void> {
+  // Expiry reads remainders and writes them back: without the lock (a no-op when the caller
+  // holds it already), another process could debit a grant between the read and the write.
+  await tx.lockCustomer(customerId);
   const subscription = await tx.getSubscription(customerId);
   const pending = subscription === null ? [] : await dueGrants(tx, catalog, subscription, nowMs);
   // The grants expired in this run, with what each held: the rollover carries from them.

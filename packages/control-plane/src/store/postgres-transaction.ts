@@ -239,6 +239,16 @@ export class PostgresTransaction implements StoreTransaction {
     return row?.total ?? 0;
   }
 
+  async sumDebt(customerId: string, currency: string): Promise<number> {
+    const row = await this.#one<{ total: number | null }>(
+      `SELECT sum(amount) AS total FROM ledger_entries
+       WHERE environment = ? AND customer_id = ? AND currency = ? AND grant_id IS NULL`,
+      customerId,
+      currency,
+    );
+    return 0 - (row?.total ?? 0);
+  }
+
   async grantDrift(grantId: number): Promise<number> {
     const row = await this.#one<{ drift: number }>(
       `SELECT g.remaining - coalesce((SELECT sum(e.amount) FROM ledger_entries e
@@ -363,41 +373,49 @@ export class PostgresTransaction implements StoreTransaction {
     return row?.sequence ?? 0;
   }
 
+  /**
+   * One statement claims the key, takes over a stale claim, or locks the row as it is. A
+   * separate INSERT … DO NOTHING and SELECT would let a concurrent release delete the row
+   * between the two; `DO UPDATE` locks the conflicting row even when its WHERE is false,
+   * so the row read next is the one that blocked the insert, and it stays until commit.
+   */
   async claimIdempotencyKey(claim: IdempotencyClaim): Promise<ClaimOutcome> {
-    const inserted = await this.#query(
+    const claimed = await this.#query(
       `INSERT INTO idempotency_keys (environment, scope, key, request_hash, status, body, state,
        claim_token, created_at_ms) VALUES (?, ?, ?, ?, 0, 'null', 'pending', ?, ?)
-       ON CONFLICT DO NOTHING`,
-      [this.environment, claim.scope, claim.key, claim.requestHash, claim.token, claim.nowMs],
+       ON CONFLICT (environment, scope, key) DO UPDATE SET request_hash = excluded.request_hash,
+       claim_token = excluded.claim_token, created_at_ms = excluded.created_at_ms
+       WHERE idempotency_keys.state = 'pending' AND idempotency_keys.created_at_ms < ?
+       RETURNING 1 AS claimed`,
+      [
+        this.environment,
+        claim.scope,
+        claim.key,
+        claim.requestHash,
+        claim.token,
+        claim.nowMs,
+        claim.staleBeforeMs,
+      ],
     );
-    if (inserted.rowCount === 1) return { state: 'claimed' };
+    if (claimed.rowCount === 1) return { state: 'claimed' };
 
     const row = await this.#one<{
       requestHash: string;
       status: number;
       body: string;
       state: 'pending' | 'done';
-      createdAtMs: number;
     }>(
-      `SELECT request_hash AS requestHash, status, body, state, created_at_ms AS createdAtMs
-       FROM idempotency_keys WHERE environment = ? AND scope = ? AND key = ? FOR UPDATE`,
+      `SELECT request_hash AS requestHash, status, body, state
+       FROM idempotency_keys WHERE environment = ? AND scope = ? AND key = ?`,
       claim.scope,
       claim.key,
     );
-    if (row === null) throw new Error(`idempotency key ${claim.key} vanished`);
+    if (row === null) throw new Error(`idempotency key ${claim.key} not locked by its claim`);
     if (row.state === 'done') {
       const response = { status: row.status, body: JSON.parse(row.body) as unknown };
       return { state: 'done', requestHash: row.requestHash, response };
     }
-    if (row.createdAtMs >= claim.staleBeforeMs) {
-      return { state: 'in_flight', requestHash: row.requestHash };
-    }
-    await this.#query(
-      `UPDATE idempotency_keys SET request_hash = ?, claim_token = ?, created_at_ms = ?
-       WHERE environment = ? AND scope = ? AND key = ?`,
-      [claim.requestHash, claim.token, claim.nowMs, this.environment, claim.scope, claim.key],
-    );
-    return { state: 'claimed' };
+    return { state: 'in_flight', requestHash: row.requestHash };
   }
 
   async completeIdempotencyKey(

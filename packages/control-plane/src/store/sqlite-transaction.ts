@@ -256,6 +256,16 @@ export class SqliteTransaction implements StoreTransaction {
     return row?.total ?? 0;
   }
 
+  async sumDebt(customerId: string, currency: string): Promise<number> {
+    const row = this.#one<{ total: number | null }>(
+      `SELECT sum(amount) AS total FROM ledger_entries
+       WHERE environment = ? AND customer_id = ? AND currency = ? AND grant_id IS NULL`,
+      customerId,
+      currency,
+    );
+    return 0 - (row?.total ?? 0);
+  }
+
   async grantDrift(grantId: number): Promise<number> {
     const row = this.#one<{ drift: number }>(
       `SELECT g.remaining - coalesce((SELECT sum(e.amount) FROM ledger_entries e

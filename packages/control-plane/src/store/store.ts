@@ -66,6 +66,13 @@ export interface StoreTransaction {
   listLedgerEntries(customerId: string, afterId: number, limit: number): Promise<LedgerEntryRow[]>;
   /** The sum of the customer's entries in one currency: what the balance must equal. */
   sumLedgerEntries(customerId: string, currency: string): Promise<number>;
+  /**
+   * What the customer owes in one currency: the negated sum of the entries that name no
+   * grant (overage debits, less the adjustments and refunds that paid them back). A soft
+   * balance is its grants' remainders less this debt, so the debt, not the balance, is what
+   * the overage cap bounds and what a new grant pays off.
+   */
+  sumDebt(customerId: string, currency: string): Promise<number>;
   /** A grant's remainder less the sum of the entries that name it: 0 when consistent. */
   grantDrift(grantId: number): Promise<number>;
 
