@@ -14,6 +14,8 @@ const SNAPSHOT_COUNT = 1500;
 const STEPS_PER_SNAPSHOT = 40;
 const MAX = Number.MAX_SAFE_INTEGER;
 const T0 = 1_767_225_600_000;
+/** Users a seat row may name, in ascending order; `u_z` never holds a seat. */
+const USERS = ['u_a', 'u_b', 'u_c'];
 
 /** Mulberry32: small, fast and good enough to spread test cases. */
 function prng(seed: number): () => number {
@@ -68,7 +70,8 @@ function generateSnapshot(cases: Cases, version: number): SnapshotInput {
   });
   const customers: SnapshotCustomer[] = Array.from({ length: cases.below(7) }, (_, index) => ({
     id: `cus_${version}_${index}`,
-    nextChangeAtMs: 0,
+    nextChangeAtMs: cases.chance(0.5) ? 0 : T0 + cases.below(5000),
+    ...(cases.chance(0.5) ? { seatHolders: USERS.filter(() => cases.chance(0.5)) } : {}),
     entitlements: features.map(() => ({
       access: cases.chance(0.85),
       limit: cases.chance(0.25) ? null : cases.pick([0, 1, 10, 100, 1000, MAX, cases.below(500)]),
@@ -92,8 +95,9 @@ function generateSnapshot(cases: Cases, version: number): SnapshotInput {
 }
 
 interface Step {
-  op: 'check' | 'consume' | 'hold' | 'release' | 'settle' | 'record' | 'load' | 'corrupt';
+  op: 'check' | 'consume' | 'hold' | 'release' | 'settle' | 'record' | 'seat' | 'load' | 'corrupt';
   customerId: string;
+  user: string;
   feature: number;
   quantity: number;
   actual: number;
@@ -110,11 +114,12 @@ function generateStep(cases: Cases, snapshot: SnapshotInput, nowMs: number): Ste
   const atReset = resetAtMs !== 0 && cases.chance(0.2);
   return {
     op: cases.pick([
-      ...(['check', 'consume', 'consume', 'hold', 'release', 'settle', 'record'] as const),
+      ...(['check', 'consume', 'consume', 'hold', 'release', 'settle', 'record', 'seat'] as const),
       ...(['check', 'consume', 'hold', 'settle'] as const),
       ...(cases.chance(0.15) ? (['load', 'corrupt'] as const) : []),
     ]),
     customerId: known ? customer.id : cases.pick(['cus_unknown', '', 'cus_0_0x', 'é']),
+    user: cases.pick([...USERS, 'u_z']),
     feature,
     quantity: cases.amount(),
     actual: cases.amount(),
@@ -140,6 +145,12 @@ function apply(evaluator: HandleEvaluator, step: Step, bytes: Uint8Array): strin
     case 'record':
       evaluator.record(customerId, feature, quantity, nowMs);
       return JSON.stringify(evaluator.check(customerId, feature, 0, nowMs));
+    case 'seat':
+      // The host decides no_seat from these two answers; both evaluators must agree.
+      return [
+        evaluator.holdsSeat(customerId, step.user),
+        evaluator.nextChangeAtMs(customerId),
+      ].join(' ');
     default:
       try {
         evaluator.load(bytes);
@@ -161,6 +172,7 @@ describe('differential: Wasm evaluators against the TypeScript reference', () =>
     ];
     let steps = 0;
     const reasonsSeen = new Set<string>();
+    const seatAnswers = new Set<string>();
     for (let version = 1; version <= SNAPSHOT_COUNT; version++) {
       let snapshot = generateSnapshot(cases, version);
       let bytes = encodeSnapshot(snapshot);
@@ -185,10 +197,12 @@ describe('differential: Wasm evaluators against the TypeScript reference', () =>
         for (const answer of answers.slice(1)) expect(answer, where).toBe(answers[0]);
         const reason = /"reasonName":"(\w+)"/.exec(answers[0] as string)?.[1];
         if (reason !== undefined) reasonsSeen.add(reason);
+        if (step.op === 'seat') seatAnswers.add((answers[0] as string).split(' ')[0] as string);
         steps++;
       }
     }
     expect(steps).toBe(SNAPSHOT_COUNT * STEPS_PER_SNAPSHOT);
+    expect([...seatAnswers].sort()).toEqual(['false', 'true']);
     // The generator must reach every reason the evaluator decides, or it proves little.
     expect([...reasonsSeen].sort()).toEqual([
       'allowed',

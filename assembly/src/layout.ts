@@ -1,4 +1,4 @@
-// Snapshot format version 1 as the evaluator reads it in place. The TypeScript codec in
+// Snapshot format version 2 as the evaluator reads it in place. The TypeScript codec in
 // packages/snapshot/src/layout.ts holds the same numbers; docs/snapshot-format.md has
 // the full description. Little endian; every section starts on an 8-byte boundary.
 //
@@ -12,7 +12,7 @@
 // │ usage watermark (i64)                                           │ 32
 // │ currency count │ feature count │ customer count │ index slots   │ 40 (u32 × 4)
 // │ currencies │ features │ index │ customers │ entitlements        │ 56 (u32 offsets)
-// │ balances │ strings │ strings length │ reserved (0) × 2          │ 76 (u32 × 5)
+// │ balances │ strings │ strings length │ seat count │ seats        │ 76 (u32 × 5)
 // ╞═════════════════════════════════════════════════════════════════╡
 // │ currency rows     × currencies   8 B: code offset, code length   │
 // │ feature rows      × features    24 B                             │
@@ -20,11 +20,12 @@
 // │ customer records  × customers   16 B                             │
 // │ entitlement rows  × customers × features    32 B                 │
 // │ balance rows      × customers × currencies  16 B                 │
-// │ strings: UTF-8 customer ids, feature keys, currency codes        │
+// │ seat rows         × seats       16 B: customer, user id          │
+// │ strings: customer ids, feature keys, currency codes, user ids    │
 // └──────────────────────────────────────────────────────────────────┘
 
 export const SNAPSHOT_MAGIC: u32 = 0x4e534754;
-export const FORMAT_VERSION: u32 = 1;
+export const FORMAT_VERSION: u32 = 2;
 export const HEADER_SIZE: u32 = 96;
 
 export const H_MAGIC = 0;
@@ -46,6 +47,8 @@ export const H_ENTITLEMENTS = 72;
 export const H_BALANCES = 76;
 export const H_STRINGS = 80;
 export const H_STRINGS_LENGTH = 84;
+export const H_SEAT_COUNT = 88;
+export const H_SEATS = 92;
 
 // Feature row, 24 bytes:
 // ╒═══════════════════════════════════════════════════════╕
@@ -86,6 +89,13 @@ export const E_RESET_AT_MS = 24;
 export const BALANCE_ROW_SIZE: u32 = 16;
 export const B_BALANCE = 0;
 export const B_BEHAVIOR = 8;
+
+// Seat row, 16 bytes: a user holding a seat of a customer. The host decides `no_seat`
+// from these rows; the evaluator only checks that they stay in bounds.
+// │ customer record index (u32) │ user id offset (u32) │ user id length (u32) │ 0 (u32) │
+export const SEAT_ROW_SIZE: u32 = 16;
+export const S_USER = 4;
+export const S_RESERVED = 12;
 
 // Local accounting lives beside the snapshot, one row per snapshot row, zeroed at load.
 // Entitlement accounting, 24 bytes:

@@ -53,7 +53,9 @@ export function loadStaged(): i32 {
   const base = M.stagingStart;
   const status = checkHeader(base, M.stagingLength);
   if (status != R.LOAD_OK) return status;
-  if (!checkCatalog(base) || !checkCustomers(base) || !checkRows(base)) return R.LOAD_BAD_VALUE;
+  if (!checkCatalog(base) || !checkCustomers(base) || !checkRows(base) || !checkSeats(base)) {
+    return R.LOAD_BAD_VALUE;
+  }
 
   const accounts = M.stagingAccounts();
   M.activateStaging();
@@ -104,7 +106,9 @@ function checkHeader(base: usize, length: u32): i32 {
   const expectEntitlements = align8(expectCustomers + <u64>customers * L.CUSTOMER_RECORD_SIZE);
   const entitlementBytes = <u64>customers * features * L.ENTITLEMENT_ROW_SIZE;
   const expectBalances = align8(expectEntitlements + entitlementBytes);
-  const expectStrings = align8(expectBalances + <u64>customers * currencies * L.BALANCE_ROW_SIZE);
+  const expectSeats = align8(expectBalances + <u64>customers * currencies * L.BALANCE_ROW_SIZE);
+  const seats = load<u32>(base, L.H_SEAT_COUNT);
+  const expectStrings = align8(expectSeats + <u64>seats * L.SEAT_ROW_SIZE);
   const stringsLength = load<u32>(base, L.H_STRINGS_LENGTH);
   if (
     <u64>load<u32>(base, L.H_CURRENCIES) != <u64>L.HEADER_SIZE ||
@@ -113,6 +117,7 @@ function checkHeader(base: usize, length: u32): i32 {
     <u64>load<u32>(base, L.H_CUSTOMERS) != expectCustomers ||
     <u64>load<u32>(base, L.H_ENTITLEMENTS) != expectEntitlements ||
     <u64>load<u32>(base, L.H_BALANCES) != expectBalances ||
+    <u64>load<u32>(base, L.H_SEATS) != expectSeats ||
     <u64>load<u32>(base, L.H_STRINGS) != expectStrings ||
     expectStrings + stringsLength != <u64>length
   ) {
@@ -196,6 +201,19 @@ function checkRows(base: usize): bool {
     if (balance < -AMOUNT_MAX || balance > AMOUNT_MAX || load<u8>(row, L.B_BEHAVIOR) > 1) {
       return false;
     }
+  }
+  return true;
+}
+
+/** Seat rows must name an existing customer and a user id inside the string section. */
+function checkSeats(base: usize): bool {
+  const customers = load<u32>(base, L.H_CUSTOMER_COUNT);
+  const seats = load<u32>(base, L.H_SEAT_COUNT);
+  const rowsAt = base + load<u32>(base, L.H_SEATS);
+  for (let index: u32 = 0; index < seats; index++) {
+    const row = rowsAt + <usize>index * L.SEAT_ROW_SIZE;
+    if (load<u32>(row) >= customers || load<u32>(row, L.S_RESERVED) != 0) return false;
+    if (!isStringInBounds(base, row + L.S_USER)) return false;
   }
   return true;
 }

@@ -11,10 +11,11 @@ import { estimateTokens, openAiDenial, parseChatRequest } from './chat-completio
  * PDF export, projects, and token-metered completions. Every route is guarded by
  * Tollgate; the handlers contain no pricing logic at all.
  *
- * The customer comes from the `tollgate-customer` header (in a real app: from the session).
+ * The customer comes from the `tollgate-customer` header and the user from `tollgate-user`
+ * (in a real app: both from the session).
  */
 export function createAssistantApp(tollgate: Tollgate): Express {
-  const gate = createExpressTollgate(tollgate);
+  const gate = createExpressTollgate(tollgate, { user: 'tollgate-user' });
   const app = express();
   app.use(express.json());
 
@@ -48,6 +49,11 @@ export function createAssistantApp(tollgate: Tollgate): Express {
 
   app.get('/export/pdf', gate.requireFeature('export_pdf'), (_request, response) => {
     response.type('application/pdf').send(Buffer.from('%PDF-1.7\n%quillstone\n'));
+  });
+
+  // `sso` requires a seat: a user the account has not given one is denied `no_seat`.
+  app.get('/sso', gate.requireFeature('sso'), (req, res) => {
+    res.json({ user: req.tollgate!.user, sso: true });
   });
 
   // `max_projects` is a config limit: the app asks whether it may reach this many projects.

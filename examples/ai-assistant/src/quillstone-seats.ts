@@ -1,9 +1,11 @@
 import { amount } from './harness.js';
+import { reason } from './scenario.js';
 import type { Scenario } from './scenario.js';
 
 /**
- * Steps 13 and 14 through the control plane's admin API: seats on `team`, and the `pro`
- * trial resolved at instants on both sides of its end with `explain`.
+ * Steps 13 and 14 through the control plane's admin API: seats on `team` (and `sso` asked
+ * of the app for each user, which the runtime decides from the seats in the snapshot), and
+ * the `pro` trial resolved at instants on both sides of its end with `explain`.
  */
 export async function runSeatsAndTrial(scenario: Scenario): Promise<void> {
   await runSeats(scenario);
@@ -21,9 +23,11 @@ async function runSeats(scenario: Scenario): Promise<void> {
   const refused = await seat('dave');
   await admin.send('DELETE', '/v1/customers/crew/seats/bob');
   const dave = await seat('dave');
+  await scenario.sync();
   const sso = (user: string) =>
-    admin.send('GET', `/v1/customers/crew/explain?feature=sso&user=${user}`);
+    scenario.ask('crew', 'GET', '/sso', undefined, { 'tollgate-user': user });
   const [bob, daveSso] = [await sso('bob'), await sso('dave')];
+  const explained = await admin.send('GET', '/v1/customers/crew/explain?feature=sso&user=bob');
   const credits = await scenario.balance('crew');
   scenario.record(
     [
@@ -36,9 +40,9 @@ async function runSeats(scenario: Scenario): Promise<void> {
       },
       {
         step: '13',
-        request: 'release bob, seat dave; sso for bob, dave',
-        decision: `${dave.status}; ${bob.body.reason}, ${daveSso.body.reason}`,
-        reason: bob.body.reason,
+        request: 'release bob, seat dave; sso bob, dave',
+        decision: `${dave.status}; sso ${bob.status}, ${daveSso.status}`,
+        reason: `${reason(bob)}, ${reason(daveSso)}`,
         balance: amount(credits.balance),
       },
     ],
@@ -46,7 +50,9 @@ async function runSeats(scenario: Scenario): Promise<void> {
       ['first three seated', first.map((reply) => reply.status), [201, 201, 201]],
       ['dave refused', refused.body?.code, 'TOLLGATE_ERR_NO_SEAT_AVAILABLE'],
       ['dave seated after bob left', dave.status, 201],
-      ['sso for bob, dave', [bob.body.reason, daveSso.body.reason], ['no_seat', 'allowed']],
+      ['sso for bob, dave', [bob.status, daveSso.status], [403, 200]],
+      ['sso reasons', [reason(bob), reason(daveSso)], ['no_seat', 'allowed']],
+      ['explain for bob', explained.body.reason, 'no_seat'],
       ['pooled credits', credits.balance, 9_000],
     ],
   );

@@ -7,11 +7,13 @@ import { isSpendable } from './ledger/ledger.js';
 import { findPlanVersion } from './plan-versions.js';
 import type { CustomerRow, StoreTransaction, SubscriptionRow } from './store/store.js';
 import { usageTotalKey } from './usage/usage-period.js';
+import { countSeats } from './seated-users.js';
 
 /**
  * Resolves what one customer may do at `nowMs`: an entitlement per catalog feature (in
  * catalog order) and a balance per currency. Entitlements come from the pure resolver;
- * this adds usage in the current period, balances, and the instants grants change. The
+ * this adds usage in the current period, balances, the instants grants change, and the
+ * users holding a seat. The
  * caller has already rolled the customer's credits over to `nowMs`.
  */
 export async function resolveCustomer(
@@ -56,7 +58,11 @@ export async function resolveCustomer(
   const upcoming = changes.filter((instantMs) => instantMs > nowMs);
   const nextChangeAtMs = upcoming.length === 0 ? 0 : Math.min(...upcoming);
 
-  return { id: customer.id, nextChangeAtMs, entitlements, balances };
+  // Runtimes deny `no_seat` to any user not listed; the format wants them in ascending order.
+  const { seated } = await countSeats(tx, catalog, resolution, customer.id);
+  const seatHolders = [...seated].sort();
+  const resolved = { id: customer.id, nextChangeAtMs, entitlements, balances };
+  return seatHolders.length === 0 ? resolved : { ...resolved, seatHolders };
 }
 
 /** The resolution of one customer at `nowMs`, with its explain traces. */

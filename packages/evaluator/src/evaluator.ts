@@ -20,6 +20,18 @@ export interface Evaluator {
   readonly snapshotVersion: number;
   readonly usageWatermark: number;
   readonly createdAtMs: number;
+  /**
+   * Whether `userId` holds one of the customer's seats in the loaded snapshot. The host
+   * decides `no_seat` from this (see `Reason.NoSeat`); false for an unknown customer.
+   */
+  holdsSeat(customerId: string, userId: string): boolean;
+  /**
+   * The next instant (epoch ms) a resolved value of the customer changes — a trial or
+   * override end, a period reset, a grant arriving or expiring — as the control plane
+   * computed it. From then on the customer's entry is stale. 0 when none is due or the
+   * customer is unknown.
+   */
+  nextChangeAtMs(customerId: string): number;
   /** Index of a feature in the loaded snapshot, −1 when unknown. */
   featureIndex(key: string): number;
   /** Decides without recording anything. */

@@ -30,6 +30,7 @@ import { ReferenceState } from './reference-state.js';
  */
 export class ReferenceEvaluator implements HandleEvaluator {
   #state = new ReferenceState(emptySnapshot());
+  #seatHolders = new Map<string, Set<string>>();
 
   get snapshotVersion(): number {
     return this.#state.snapshot.snapshotVersion;
@@ -45,7 +46,20 @@ export class ReferenceEvaluator implements HandleEvaluator {
 
   load(bytes: Uint8Array): void {
     // Decoding verifies everything first, so a failure leaves the current state serving.
-    this.#state = new ReferenceState(decodeSnapshot(bytes));
+    const snapshot = decodeSnapshot(bytes);
+    this.#state = new ReferenceState(snapshot);
+    this.#seatHolders = new Map(
+      snapshot.customers.map((customer) => [customer.id, new Set(customer.seatHolders)]),
+    );
+  }
+
+  holdsSeat(customerId: string, userId: string): boolean {
+    return this.#seatHolders.get(customerId)?.has(userId) ?? false;
+  }
+
+  nextChangeAtMs(customerId: string): number {
+    const handle = this.customerHandle(customerId);
+    return handle < 0 ? 0 : (this.#state.snapshot.customers[handle]?.nextChangeAtMs ?? 0);
   }
 
   featureIndex(key: string): number {

@@ -2,7 +2,12 @@ import { readFile } from 'node:fs/promises';
 import { TollgateError } from '@tollgate/core';
 import type { Decision, Reason } from '@tollgate/core';
 import { debugWasmPath, releaseWasmPath } from '@tollgate/assembly';
-import { decodeCatalog, verifySnapshot } from '@tollgate/snapshot';
+import {
+  CUSTOMER_RECORD_SIZE,
+  decodeCatalog,
+  decodeSeatHolders,
+  verifySnapshot,
+} from '@tollgate/snapshot';
 import { Operation, makeDecision } from './amounts.js';
 import { assertEvaluatorAbi, loadError } from './abi.js';
 import type { EvaluatorExports } from './abi.js';
@@ -69,6 +74,9 @@ export class WasmEvaluator implements HandleEvaluator {
   #resultInts = new Int32Array(0);
   #resultFloats = new Float64Array(0);
   #featureIndexByKey = new Map<string, number>();
+  #seatHolders = new Map<string, Set<string>>();
+  /** Where the active snapshot's customer records start in linear memory; 0 before. */
+  #customersAt = 0;
   #snapshotVersion = 0;
 
   /** Checks the ABI of `exports` first; prefer `createWasmEvaluator`. */
@@ -104,6 +112,7 @@ export class WasmEvaluator implements HandleEvaluator {
     // failure leaves the active snapshot untouched; tg_load then checks the structure.
     const header = verifySnapshot(bytes);
     const { features } = decodeCatalog(bytes, header);
+    const seatHolders = decodeSeatHolders(bytes, header);
     const { customerCount, featureCount, currencyCount } = header;
     const exports = this.#exports;
     const stagedAt = exports.tg_stage(bytes.length, customerCount, featureCount, currencyCount);
@@ -118,7 +127,21 @@ export class WasmEvaluator implements HandleEvaluator {
     if (status !== 0) throw loadError(status);
 
     this.#featureIndexByKey = new Map(features.map((feature, index) => [feature.key, index]));
+    this.#seatHolders = seatHolders;
+    this.#customersAt = stagedAt + header.sections.customers;
     this.#snapshotVersion = exports.tg_snapshot_version();
+  }
+
+  holdsSeat(customerId: string, userId: string): boolean {
+    return this.#seatHolders.get(customerId)?.has(userId) ?? false;
+  }
+
+  nextChangeAtMs(customerId: string): number {
+    const handle = this.customerHandle(customerId);
+    if (handle < 0) return 0;
+    // The record was verified at load (a safe integer), so the i64 converts exactly.
+    const view = new DataView(this.#exports.memory.buffer);
+    return Number(view.getBigInt64(this.#customersAt + handle * CUSTOMER_RECORD_SIZE + 8, true));
   }
 
   featureIndex(key: string): number {

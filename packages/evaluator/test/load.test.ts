@@ -61,10 +61,10 @@ describe.each(evaluatorFactories)('%s evaluator load', (_name, create) => {
     });
   });
 
-  it('refuses another format version as unsupported', async () => {
+  it('refuses another format version (1, the format before seats) as unsupported', async () => {
     const evaluator = await create();
     const future = plansBytes().slice();
-    new DataView(future.buffer).setUint16(Header.formatVersion, 2, true);
+    new DataView(future.buffer).setUint16(Header.formatVersion, 1, true);
     expect(codeOf(() => evaluator.load(resealed(future)))).toBe(
       'TOLLGATE_ERR_SNAPSHOT_UNSUPPORTED',
     );

@@ -49,7 +49,7 @@ describe('assertEvaluatorAbi', () => {
     expect(() => assertEvaluatorAbi(missing)).toThrow(
       expect.objectContaining({ detail: 'missing export tg_decide' }),
     );
-    const otherFormat = { ...(await rawExports(releaseWasmPath)), tg_format_version: () => 2 };
+    const otherFormat = { ...(await rawExports(releaseWasmPath)), tg_format_version: () => 1 };
     expect(codeOf(() => assertEvaluatorAbi(otherFormat))).toBe('TOLLGATE_ERR_ABI_MISMATCH');
   });
 });

@@ -23,6 +23,7 @@ export const channelNames = {
   bufferFull: 'tollgate:usage:buffer-full',
   reservationExpired: 'tollgate:reservation:expired',
   holdLost: 'tollgate:reservation:hold-lost',
+  entryStale: 'tollgate:snapshot:entry-stale',
 } as const;
 
 export type ChannelName = (typeof channelNames)[keyof typeof channelNames];

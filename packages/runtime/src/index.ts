@@ -1,5 +1,11 @@
 export { createTollgate } from './runtime.js';
-export type { Tollgate, ConsumeOptions, ReserveResult, SettleResult } from './tollgate.js';
+export type {
+  Tollgate,
+  CheckOptions,
+  ConsumeOptions,
+  ReserveResult,
+  SettleResult,
+} from './tollgate.js';
 export type { TollgateOptions } from './options.js';
 export type { Reservation, ReservationOutcome } from './reservations.js';
 export type { UsageStats, RetryOptions } from './usage-batcher.js';

@@ -1,4 +1,4 @@
-import { Reason, TollgateError, assertIdentifier, parseQuantity } from '@tollgate/core';
+import { Reason, TollgateError, assertIdentifier, parseQuantity, reasonName } from '@tollgate/core';
 import type { Decision, FeatureKindName } from '@tollgate/core';
 import type { Evaluator } from '@tollgate/evaluator';
 import { ControlPlaneClient } from './control-plane-client.js';
@@ -9,7 +9,13 @@ import { resolveOptions } from './options.js';
 import type { ResolvedOptions, TollgateOptions } from './options.js';
 import { ReservationBook } from './reservations.js';
 import type { Reservation, ReservationOutcome } from './reservations.js';
-import type { ConsumeOptions, ReserveResult, SettleResult, Tollgate } from './tollgate.js';
+import type {
+  CheckOptions,
+  ConsumeOptions,
+  ReserveResult,
+  SettleResult,
+  Tollgate,
+} from './tollgate.js';
 import { SnapshotSync } from './snapshot-sync.js';
 import { UsageBatcher } from './usage-batcher.js';
 import type { UsageStats } from './usage-batcher.js';
@@ -69,6 +75,8 @@ class Runtime implements Tollgate {
   readonly #keeper: LeaseKeeper;
   readonly #stream: SnapshotStream;
   #seq = 0;
+  /** The snapshot version a stale entry last started a refresh for. */
+  #staleVersion = -1;
   #closing: Promise<void> | null = null;
 
   constructor(options: ResolvedOptions, evaluator: Evaluator) {
@@ -137,14 +145,20 @@ class Runtime implements Tollgate {
     this.#every(expiryTickMs, () => this.#reservations.expire(this.#options.clock()));
   }
 
-  check(customer: string, feature: string, quantity = 1): Decision {
+  nextChangeAtMs(customer: string): number {
+    return this.#evaluator.nextChangeAtMs(customer);
+  }
+
+  check(customer: string, feature: string, quantity = 1, options: CheckOptions = {}): Decision {
     const nowMs = this.#options.clock();
     this.#validate(customer, quantity, 'quantity');
+    const user = this.#validateUser(options.user);
     this.#reservations.expire(nowMs);
     const index = this.#evaluator.featureIndex(feature);
-    return this.#withPolicy(feature, nowMs, () =>
-      this.#evaluator.check(customer, index, quantity, nowMs),
-    );
+    return this.#withPolicy(feature, customer, nowMs, () => {
+      const checked = this.#evaluator.check(customer, index, quantity, nowMs);
+      return this.#seatDenial(checked, customer, feature, user) ?? checked;
+    });
   }
 
   async consumeAsync(
@@ -155,6 +169,17 @@ class Runtime implements Tollgate {
   ): Promise<Decision> {
     const nowMs = this.#options.clock();
     const key = this.#validate(customer, quantity, 'quantity', options.idempotencyKey);
+    const user = this.#validateUser(options.user);
+    if (user !== undefined) {
+      const checked = this.#evaluator.check(
+        customer,
+        this.#evaluator.featureIndex(feature),
+        0,
+        nowMs,
+      );
+      const denied = this.#seatDenial(checked, customer, feature, user);
+      if (denied !== null) return denied;
+    }
     const policy = this.#options.features[feature];
     const stale = this.#isStale(feature, nowMs);
     if ((policy?.mode ?? 'local') === 'local' && !stale && !this.#asksWhenUnknown(feature)) {
@@ -188,15 +213,19 @@ class Runtime implements Tollgate {
   consume(customer: string, feature: string, quantity = 1, options: ConsumeOptions = {}): Decision {
     const nowMs = this.#options.clock();
     const key = this.#validate(customer, quantity, 'quantity', options.idempotencyKey);
+    const user = this.#validateUser(options.user);
     const seen = key === undefined ? undefined : this.#keys.get(customer, key);
     if (seen !== undefined) return seen.decision;
 
     this.#assertOpen();
     this.#reservations.expire(nowMs);
     const index = this.#evaluator.featureIndex(feature);
-    const decision = this.#withPolicy(feature, nowMs, () =>
-      this.#evaluator.consume(customer, index, quantity, nowMs),
-    );
+    const decision = this.#withPolicy(feature, customer, nowMs, () => {
+      // The seat is checked before anything is recorded: a denied user consumes nothing.
+      const checked = user === undefined ? null : this.#evaluator.check(customer, index, 0, nowMs);
+      const denied = checked === null ? null : this.#seatDenial(checked, customer, feature, user);
+      return denied ?? this.#evaluator.consume(customer, index, quantity, nowMs);
+    });
     // Config, boolean and seats features report nothing; metered and credits do. A use
     // allowed by the unknown-customer policy is not reported: the control plane has no
     // such customer, and the batch would be refused whole.
@@ -215,11 +244,19 @@ class Runtime implements Tollgate {
   ): ReserveResult {
     const nowMs = this.#options.clock();
     const key = this.#validate(customer, estimate, 'estimate', options.idempotencyKey);
+    const user = this.#validateUser(options.user);
     const seen = key === undefined ? undefined : this.#keys.get(customer, key);
     if (seen !== undefined) return seen;
 
     this.#assertOpen();
     this.#reservations.expire(nowMs);
+    this.#refreshWhenStale(customer, nowMs);
+    if (user !== undefined) {
+      const index = this.#evaluator.featureIndex(feature);
+      const checked = this.#evaluator.check(customer, index, estimate, nowMs);
+      const denied = this.#seatDenial(checked, customer, feature, user);
+      if (denied !== null) return { decision: denied, reservation: null };
+    }
     const expiresAtMs = nowMs + this.#options.reservationTtlMs;
     const result = this.#reservations.hold(customer, feature, estimate, nowMs, expiresAtMs);
     if (result.reservation !== null && key !== undefined) {
@@ -323,8 +360,53 @@ class Runtime implements Tollgate {
     return policy !== undefined && typeof policy !== 'string';
   }
 
+  /**
+   * `no_seat` when `user` holds no seat of the customer and the feature requires one;
+   * null otherwise. Unknown customers and features and a lack of access come first (the
+   * order of `Reason`), so `checked`, a decision recording nothing, keeps those.
+   */
+  #seatDenial(
+    checked: Decision,
+    customer: string,
+    feature: string,
+    user: string | null | undefined,
+  ): Decision | null {
+    if (user === undefined || this.#sync.featureTerms(feature)?.requiresSeat !== true) return null;
+    const earlier = [Reason.UnknownCustomer, Reason.UnknownFeature, Reason.NoAccess];
+    if (earlier.includes(checked.reason)) return null;
+    if (user !== null && this.#evaluator.holdsSeat(customer, user)) return null;
+    return {
+      ...checked,
+      allowed: false,
+      reason: Reason.NoSeat,
+      reasonName: reasonName(Reason.NoSeat),
+      cost: 0,
+    };
+  }
+
+  /**
+   * From a customer's next change on (a trial or override end, a reset), its entry may
+   * be out of date: start one refresh per snapshot version, without waiting for it. The
+   * decision is made from the snapshot held; the one after the refresh sees the change.
+   */
+  #refreshWhenStale(customer: string, nowMs: number): void {
+    if (nowMs < this.#sync.earliestChangeAtMs) return;
+    const changeAtMs = this.#evaluator.nextChangeAtMs(customer);
+    const version = this.#evaluator.snapshotVersion;
+    if (changeAtMs === 0 || nowMs < changeAtMs || this.#staleVersion === version) return;
+    this.#staleVersion = version;
+    publish(channelNames.entryStale, { runtimeId: this.runtimeId, customer, changeAtMs, version });
+    if (this.#closing !== null) return;
+    this.refresh().catch((error) => this.#logBackground(error, 'snapshot refresh failed', true));
+  }
+
+  #validateUser(user: string | null | undefined): string | null | undefined {
+    return user === undefined || user === null ? user : assertIdentifier(user, 'user');
+  }
+
   /** Applies the feature's stale and unknown-customer policies around a local decision. */
-  #withPolicy(feature: string, nowMs: number, decide: () => Decision): Decision {
+  #withPolicy(feature: string, customer: string, nowMs: number, decide: () => Decision): Decision {
+    this.#refreshWhenStale(customer, nowMs);
     const policy = this.#options.features[feature];
     const version = this.#evaluator.snapshotVersion;
     if (policy?.whenStale !== undefined && this.#isStale(feature, nowMs)) {

@@ -1,6 +1,11 @@
 import { TollgateError, featureKindNames, isTollgateError } from '@tollgate/core';
 import type { Clock, FeatureKindName } from '@tollgate/core';
-import { decodeCatalog, decodeSnapshot, verifySnapshot } from '@tollgate/snapshot';
+import {
+  CUSTOMER_RECORD_SIZE,
+  decodeCatalog,
+  decodeSnapshot,
+  verifySnapshot,
+} from '@tollgate/snapshot';
 import type { SnapshotHeader, SnapshotInput } from '@tollgate/snapshot';
 import type { Evaluator } from '@tollgate/evaluator';
 import type { ControlPlaneClient } from './control-plane-client.js';
@@ -14,6 +19,8 @@ export interface FeatureTerms {
   kind: FeatureKindName;
   /** Credits one unit costs; 0 for kinds other than credits. */
   costPerUnit: number;
+  /** A user without a seat is denied the feature (`no_seat`). */
+  requiresSeat: boolean;
 }
 
 export interface SnapshotSyncParts {
@@ -45,6 +52,12 @@ export class SnapshotSync {
   #base: SnapshotInput | null = null;
   /** When the control plane last confirmed the snapshot held is current (epoch ms). */
   confirmedAtMs = 0;
+  /**
+   * The earliest next change of any customer in the snapshot held (epoch ms), or
+   * `Infinity` when none is due: before it, no entry can be stale, so decisions skip the
+   * per-customer lookup.
+   */
+  earliestChangeAtMs = Infinity;
 
   constructor(parts: SnapshotSyncParts) {
     this.#parts = parts;
@@ -159,9 +172,14 @@ export class SnapshotSync {
     this.#featureByKey = new Map(
       features.map((feature) => [
         feature.key,
-        { kind: featureKindNames[feature.kind - 1]!, costPerUnit: feature.costPerUnit },
+        {
+          kind: featureKindNames[feature.kind - 1]!,
+          costPerUnit: feature.costPerUnit,
+          requiresSeat: feature.requiresSeat,
+        },
       ]),
     );
+    this.earliestChangeAtMs = earliestChangeOf(bytes, header);
     publish(channelNames.snapshotLoaded, {
       runtimeId,
       version: evaluator.snapshotVersion,
@@ -190,4 +208,17 @@ export class SnapshotSync {
     carryLog.carryInto(evaluator, usageWatermark);
     reservations.placeAgain(clock());
   }
+}
+
+/** The smallest non-zero next-change instant of the customer records, or Infinity. */
+function earliestChangeOf(bytes: Uint8Array, header: SnapshotHeader): number {
+  const view = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength);
+  let earliestMs = Infinity;
+  for (let index = 0; index < header.customerCount; index++) {
+    const at = header.sections.customers + index * CUSTOMER_RECORD_SIZE + 8;
+    // Verified on load as a safe integer, so the conversion is exact.
+    const changeAtMs = Number(view.getBigInt64(at, true));
+    if (changeAtMs !== 0 && changeAtMs < earliestMs) earliestMs = changeAtMs;
+  }
+  return earliestMs;
 }

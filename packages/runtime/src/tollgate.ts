@@ -2,7 +2,17 @@ import type { Decision, FeatureKindName } from '@tollgate/core';
 import type { Reservation, ReservationOutcome } from './reservations.js';
 import type { UsageStats } from './usage-batcher.js';
 
-export interface ConsumeOptions {
+export interface CheckOptions {
+  /**
+   * The user acting for the customer (an identifier). When given, a feature that
+   * requires a seat is denied with `no_seat` unless the snapshot lists this user among
+   * the customer's seat holders. `null` means the request names no user, which holds no
+   * seat. Without a user (undefined), seats are not checked.
+   */
+  user?: string | null;
+}
+
+export interface ConsumeOptions extends CheckOptions {
   /** Makes a retried call return the first decision and record nothing again. */
   idempotencyKey?: string;
 }
@@ -55,8 +65,14 @@ export interface Tollgate {
   now(): number;
   /** The kind of a feature in the loaded snapshot; null when it has no such feature. */
   featureKind(feature: string): FeatureKindName | null;
+  /**
+   * The instant (epoch ms) the customer's entry in the snapshot held goes stale: its
+   * next trial end, override end, period reset or grant change. 0 when none is due or the
+   * customer is unknown. A decision at or after it starts a refresh (once per version).
+   */
+  nextChangeAtMs(customer: string): number;
   /** Decides whether `quantity` could be used now, recording nothing. */
-  check(customer: string, feature: string, quantity?: number): Decision;
+  check(customer: string, feature: string, quantity?: number, options?: CheckOptions): Decision;
   /**
    * Decides and, when allowed, records the use and queues a usage event (metered and
    * credits features only). A repeated idempotency key returns the first decision.

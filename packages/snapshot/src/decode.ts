@@ -22,6 +22,8 @@ import {
   FeatureRow,
   ID_BYTES_MAX,
   INDEX_SLOT_SIZE,
+  SEAT_ROW_SIZE,
+  SeatRow,
 } from './layout.js';
 
 /** The catalog part of a snapshot: small, so hosts decode it even when rows stay binary. */
@@ -45,6 +47,9 @@ export function decodeSnapshot(bytes: Uint8Array): SnapshotInput {
     customers.push(decodeCustomer(bytes, view, header, index));
   }
   verifyIndex(bytes, view, header);
+  for (const [index, holders] of decodeSeatRows(bytes, header)) {
+    (customers[index] as SnapshotCustomer).seatHolders = holders;
+  }
 
   const input: SnapshotInput = {
     snapshotVersion: header.snapshotVersion,
@@ -178,4 +183,52 @@ function readString(
   } catch (cause) {
     throw corrupt(`${field}: string is not UTF-8`, String(cause));
   }
+}
+
+/**
+ * The seat holders of a verified snapshot by customer id. Hosts of the Wasm evaluator
+ * call this at load: the evaluator leaves `no_seat` to the host.
+ */
+export function decodeSeatHolders(
+  bytes: Uint8Array,
+  header: SnapshotHeader,
+): Map<string, Set<string>> {
+  const view = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength);
+  const byCustomer = new Map<string, Set<string>>();
+  for (const [index, holders] of decodeSeatRows(bytes, header)) {
+    const record = header.sections.customers + index * CUSTOMER_RECORD_SIZE;
+    byCustomer.set(
+      readString(bytes, view, header, record, `customers[${index}]`),
+      new Set(holders),
+    );
+  }
+  return byCustomer;
+}
+
+/**
+ * Reads the seat rows as (customer record index, user ids). Throws corrupt when a row
+ * names a customer past the records, sets reserved bytes, or breaks the canonical order.
+ */
+function decodeSeatRows(bytes: Uint8Array, header: SnapshotHeader): Map<number, string[]> {
+  const view = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength);
+  const rows = new Map<number, string[]>();
+  let previous = -1;
+  for (let seat = 0; seat < header.seatCount; seat++) {
+    const row = header.sections.seats + seat * SEAT_ROW_SIZE;
+    const field = `seats[${seat}]`;
+    const customer = view.getUint32(row + SeatRow.customer, true);
+    if (customer >= header.customerCount || customer < previous) {
+      throw corrupt(`${field}.customer out of order or range`);
+    }
+    if (view.getUint32(row + 12, true) !== 0) throw corrupt(`${field}: reserved bytes set`);
+    const user = readString(bytes, view, header, row + SeatRow.userOffset, `${field}.user`);
+    const holders = rows.get(customer) ?? [];
+    if (holders.length > 0 && (holders.at(-1) as string) >= user) {
+      throw corrupt(`${field}.user out of order`);
+    }
+    holders.push(user);
+    rows.set(customer, holders);
+    previous = customer;
+  }
+  return rows;
 }

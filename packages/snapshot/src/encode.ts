@@ -18,7 +18,9 @@ import {
   HEADER_SIZE,
   Header,
   INDEX_SLOT_SIZE,
+  SEAT_ROW_SIZE,
   SNAPSHOT_FORMAT_VERSION,
+  SeatRow,
   SNAPSHOT_MAGIC,
   indexSlotCountFor,
 } from './layout.js';
@@ -27,17 +29,19 @@ import {
 const TOTAL_LENGTH_MAX = 0xffff_ffff;
 
 /**
- * Writes a snapshot in format version 1. Throws `TOLLGATE_ERR_VALIDATION`, naming the
+ * Writes a snapshot in format version 2. Throws `TOLLGATE_ERR_VALIDATION`, naming the
  * field, when the input breaks an invariant (duplicate ids, a missing entitlement, an
  * amount that is not a safe integer...); nothing is written in that case.
  */
 export function encodeSnapshot(input: SnapshotInput): Uint8Array {
   assertSnapshotInput(input);
   const encoder = new TextEncoder();
+  const seatCount = input.customers.reduce((sum, c) => sum + (c.seatHolders?.length ?? 0), 0);
   const strings = [
     ...input.customers.map((customer) => customer.id),
     ...input.features.map((feature) => feature.key),
     ...input.currencies.map((currency) => currency.code),
+    ...input.customers.flatMap((customer) => customer.seatHolders ?? []),
   ];
   // Identifiers are ASCII, so each string's UTF-8 length is its length.
   const stringsLength = strings.reduce((sum, text) => sum + text.length, 0);
@@ -46,6 +50,7 @@ export function encodeSnapshot(input: SnapshotInput): Uint8Array {
     featureCount: input.features.length,
     customerCount: input.customers.length,
     indexSlotCount: indexSlotCountFor(input.customers.length),
+    seatCount,
     stringsLength,
   };
   const plan = planSections(counts);
@@ -65,6 +70,7 @@ export function encodeSnapshot(input: SnapshotInput): Uint8Array {
   writeHeader(view, input, counts, plan);
   writeCatalog(view, input, plan, stringOffsets);
   writeCustomers(bytes, view, input, counts, plan, stringOffsets);
+  writeSeats(view, input, { ...plan, seatCount }, stringOffsets);
   view.setUint32(Header.checksum, checksumOf(bytes), true);
   return bytes;
 }
@@ -94,6 +100,8 @@ function writeHeader(
   view.setUint32(Header.balancesOffset, plan.balances, true);
   view.setUint32(Header.stringsOffset, plan.strings, true);
   view.setUint32(Header.stringsLength, counts.stringsLength, true);
+  view.setUint32(Header.seatCount, counts.seatCount, true);
+  view.setUint32(Header.seatsOffset, plan.seats, true);
 }
 
 function writeCatalog(
@@ -162,5 +170,29 @@ function writeCustomers(
       writeAmount(view, row + BalanceRow.balance, balance.balance);
       view.setUint8(row + BalanceRow.behavior, balance.behavior);
     });
+  });
+}
+
+/** One row per seat holder, in customer order and then user order, as the strings are. */
+function writeSeats(
+  view: DataView,
+  input: SnapshotInput,
+  plan: SnapshotSections & { seatCount: number },
+  stringOffsets: number[],
+): void {
+  let seat = 0;
+  const firstUserString = stringOffsets.length - plan.seatCount;
+  input.customers.forEach((customer, index) => {
+    for (const user of customer.seatHolders ?? []) {
+      const row = plan.seats + seat * SEAT_ROW_SIZE;
+      view.setUint32(row + SeatRow.customer, index, true);
+      view.setUint32(
+        row + SeatRow.userOffset,
+        stringOffsets[firstUserString + seat] as number,
+        true,
+      );
+      view.setUint32(row + SeatRow.userLength, user.length, true);
+      seat += 1;
+    }
   });
 }

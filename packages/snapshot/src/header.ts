@@ -2,6 +2,7 @@ import { crc32 } from 'node:zlib';
 import { TollgateError } from '@tollgate/core';
 import {
   BALANCE_ROW_SIZE,
+  SEAT_ROW_SIZE,
   CURRENCY_ROW_SIZE,
   CUSTOMER_RECORD_SIZE,
   ENTITLEMENT_ROW_SIZE,
@@ -22,6 +23,7 @@ export interface SnapshotSections {
   customers: number;
   entitlements: number;
   balances: number;
+  seats: number;
   strings: number;
 }
 
@@ -31,6 +33,8 @@ export interface SnapshotCounts {
   featureCount: number;
   customerCount: number;
   indexSlotCount: number;
+  /** Rows in the seat section: one per (customer, user holding a seat). */
+  seatCount: number;
   stringsLength: number;
 }
 
@@ -46,7 +50,7 @@ export interface SnapshotHeader extends SnapshotCounts {
 }
 
 /**
- * The one layout a version 1 snapshot may have: sections in a fixed order, each starting
+ * The one layout a version 2 snapshot may have: sections in a fixed order, each starting
  * at the next 8-byte boundary. Readers demand exactly this, so no two sections overlap.
  */
 export function planSections(counts: SnapshotCounts): SnapshotSections & { totalLength: number } {
@@ -58,9 +62,20 @@ export function planSections(counts: SnapshotCounts): SnapshotSections & { total
   const entitlementRows = counts.customerCount * counts.featureCount;
   const balances = alignUp(entitlements + entitlementRows * ENTITLEMENT_ROW_SIZE);
   const balanceRows = counts.customerCount * counts.currencyCount;
-  const strings = alignUp(balances + balanceRows * BALANCE_ROW_SIZE);
+  const seats = alignUp(balances + balanceRows * BALANCE_ROW_SIZE);
+  const strings = alignUp(seats + counts.seatCount * SEAT_ROW_SIZE);
   const totalLength = strings + counts.stringsLength;
-  return { currencies, features, index, customers, entitlements, balances, strings, totalLength };
+  return {
+    currencies,
+    features,
+    index,
+    customers,
+    entitlements,
+    balances,
+    seats,
+    strings,
+    totalLength,
+  };
 }
 
 /** CRC32 of every byte except the checksum field itself. */
@@ -90,7 +105,8 @@ export function verifySnapshot(bytes: Uint8Array): SnapshotHeader {
   if (formatVersion !== SNAPSHOT_FORMAT_VERSION) {
     throw new TollgateError(
       'TOLLGATE_ERR_SNAPSHOT_UNSUPPORTED',
-      `snapshot format version ${formatVersion} is not supported (expected 1)`,
+      `snapshot format version ${formatVersion} is not supported`,
+      { detail: `expected ${SNAPSHOT_FORMAT_VERSION}` },
     );
   }
   if (view.getUint16(Header.headerSize, true) !== HEADER_SIZE) throw corrupt('bad header size');
@@ -102,7 +118,7 @@ export function verifySnapshot(bytes: Uint8Array): SnapshotHeader {
   if (checksumOf(bytes) !== checksum) throw corrupt('checksum mismatch');
 
   const header = readHeaderFields(view, formatVersion, totalLength, checksum);
-  verifySections(view, header);
+  verifySections(header);
   return header;
 }
 
@@ -123,6 +139,7 @@ function readHeaderFields(
     featureCount: view.getUint32(Header.featureCount, true),
     customerCount: view.getUint32(Header.customerCount, true),
     indexSlotCount: view.getUint32(Header.indexSlotCount, true),
+    seatCount: view.getUint32(Header.seatCount, true),
     stringsLength: view.getUint32(Header.stringsLength, true),
     sections: {
       currencies: view.getUint32(Header.currenciesOffset, true),
@@ -131,12 +148,13 @@ function readHeaderFields(
       customers: view.getUint32(Header.customersOffset, true),
       entitlements: view.getUint32(Header.entitlementsOffset, true),
       balances: view.getUint32(Header.balancesOffset, true),
+      seats: view.getUint32(Header.seatsOffset, true),
       strings: view.getUint32(Header.stringsOffset, true),
     },
   };
 }
 
-function verifySections(view: DataView, header: SnapshotHeader): void {
+function verifySections(header: SnapshotHeader): void {
   const slots = header.indexSlotCount;
   if (slots === 0 || (slots & (slots - 1)) !== 0 || slots < header.customerCount * 2) {
     throw corrupt('section bounds out of range', `index slot count ${slots}`);
@@ -149,9 +167,6 @@ function verifySections(view: DataView, header: SnapshotHeader): void {
   }
   if (planned.totalLength !== header.totalLength) {
     throw corrupt('section bounds out of range', `sections end at ${planned.totalLength}`);
-  }
-  if (view.getUint32(88, true) !== 0 || view.getUint32(92, true) !== 0) {
-    throw corrupt('reserved header bytes are not zero');
   }
 }
 

@@ -1,5 +1,5 @@
 /**
- * The binary snapshot, format version 1: what the control plane compiles and every
+ * The binary snapshot, format version 2: what the control plane compiles and every
  * evaluator reads in place. See `docs/snapshot-format.md` for the layout.
  *
  * @example
@@ -22,7 +22,7 @@ export type {
 /** Writes a snapshot; throws `TOLLGATE_ERR_VALIDATION` naming the field that breaks a rule. */
 export { encodeSnapshot } from './encode.js';
 /** Verifies and decodes a whole snapshot, checking every invariant again. */
-export { decodeSnapshot, decodeCatalog } from './decode.js';
+export { decodeSnapshot, decodeCatalog, decodeSeatHolders } from './decode.js';
 export type { SnapshotCatalog } from './decode.js';
 /** Checks magic, format version, length, checksum and section bounds; returns the header. */
 export { verifySnapshot, planSections } from './header.js';
@@ -34,6 +34,7 @@ export {
   SNAPSHOT_FORMAT_VERSION,
   HEADER_SIZE,
   ENTITLEMENT_ROW_SIZE,
+  CUSTOMER_RECORD_SIZE,
   BALANCE_ROW_SIZE,
   ID_BYTES_MAX,
   Header,

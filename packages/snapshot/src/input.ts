@@ -40,6 +40,13 @@ export interface SnapshotCustomer {
   entitlements: SnapshotEntitlement[];
   /** One per currency, in the order of `currencies`. */
   balances: SnapshotBalance[];
+  /**
+   * The users holding one of the customer's seats, in ascending order (UTF-16 code unit
+   * order, which is byte order for identifiers), each once. Absent when none does; a
+   * decoded snapshot omits it for such customers. Runtimes deny a user not listed every
+   * feature that requires a seat (`no_seat`).
+   */
+  seatHolders?: string[];
 }
 
 export interface SnapshotEntitlement {

@@ -89,6 +89,24 @@ function assertCustomer(
     }
     assertBehavior(balance.behavior, `${at}.behavior`, fail);
   });
+  assertSeatHolders(customer.seatHolders, `${field}.seatHolders`, fail);
+}
+
+/** Seat holders are identifiers in strictly ascending order: sorted, each once. */
+function assertSeatHolders(
+  holders: string[] | undefined,
+  field: string,
+  fail: InvariantFailure,
+): void {
+  if (holders === undefined) return;
+  if (!Array.isArray(holders)) throw fail(field, 'an array of user ids');
+  holders.forEach((user, index) => {
+    if (!isIdentifier(user)) throw fail(`${field}[${index}]`, 'an identifier');
+    const previous = holders[index - 1];
+    if (previous !== undefined && previous >= user) {
+      throw fail(`${field}[${index}]`, 'user ids in ascending order, each once');
+    }
+  });
 }
 
 function assertCount(value: number, field: string, fail: InvariantFailure): void {

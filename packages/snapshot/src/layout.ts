@@ -1,5 +1,5 @@
 /**
- * Snapshot format version 1: offsets and sizes. `assembly/src/layout.ts` mirrors these
+ * Snapshot format version 2: offsets and sizes. `assembly/src/layout.ts` mirrors these
  * numbers; `docs/snapshot-format.md` describes every field. All integers are little
  * endian; every section starts on an 8-byte boundary.
  *
@@ -14,7 +14,7 @@
  * │ usage watermark (i64)                                           │ 32
  * │ currency count │ feature count │ customer count │ index slots   │ 40 (u32 × 4)
  * │ currencies │ features │ index │ customers │ entitlements        │ 56 (u32 offsets)
- * │ balances │ strings │ strings length │ reserved (0) × 2          │ 76 (u32 × 5)
+ * │ balances │ strings │ strings length │ seat count │ seats        │ 76 (u32 × 5)
  * ╞═════════════════════════════════════════════════════════════════╡
  * │ currency rows     × currencies   8 B: code offset, code length   │
  * │ feature rows      × features    24 B: see FeatureRow             │
@@ -22,12 +22,13 @@
  * │ customer records  × customers   16 B: id offset, id length, next │
  * │ entitlement rows  × customers × features    32 B                 │
  * │ balance rows      × customers × currencies  16 B                 │
- * │ strings: UTF-8 customer ids, feature keys, currency codes        │
+ * │ seat rows         × seats       16 B: customer, user id          │
+ * │ strings: customer ids, feature keys, currency codes, user ids    │
  * └──────────────────────────────────────────────────────────────────┘
  * ```
  */
 export const SNAPSHOT_MAGIC = 0x4e534754; // 'TGSN' read as a little-endian u32.
-export const SNAPSHOT_FORMAT_VERSION = 1;
+export const SNAPSHOT_FORMAT_VERSION = 2;
 export const HEADER_SIZE = 96;
 export const SECTION_ALIGNMENT = 8;
 
@@ -53,6 +54,8 @@ export const Header = {
   balancesOffset: 76,
   stringsOffset: 80,
   stringsLength: 84,
+  seatCount: 88,
+  seatsOffset: 92,
 } as const;
 
 /** Currency row: where the code sits in the string section. */
@@ -91,6 +94,17 @@ export const EntitlementRow = { access: 0, behavior: 1, limit: 8, used: 16, rese
 /** Balance row, 16 bytes, at `customer × currencyCount + currency`: balance, behavior. */
 export const BALANCE_ROW_SIZE = 16;
 export const BalanceRow = { balance: 0, behavior: 8 } as const;
+
+/**
+ * Seat row, 16 bytes: one user holding a seat of one customer. Rows are sorted by
+ * customer record index, then by user id, with no duplicates, so the section is canonical.
+ * ```
+ * │ customer record index (u32) │ user id offset (u32) │
+ * │ user id length (u32)        │ 0 (u32)              │
+ * ```
+ */
+export const SEAT_ROW_SIZE = 16;
+export const SeatRow = { customer: 0, userOffset: 4, userLength: 8 } as const;
 
 /** Customer ids and feature keys are identifiers: at most 128 ASCII bytes. */
 export const ID_BYTES_MAX = 128;

@@ -41,7 +41,7 @@ describe('encodeSnapshot and decodeSnapshot', () => {
   it('reports the header: counts, versions and 8-aligned sections', () => {
     const header = verifySnapshot(encodeSnapshot(sampleSnapshot()));
     expect(header).toMatchObject({
-      formatVersion: 1,
+      formatVersion: 2,
       snapshotVersion: 42,
       usageWatermark: 9001,
       currencyCount: 2,
@@ -71,7 +71,7 @@ describe('encodeSnapshot and decodeSnapshot', () => {
   it('stores the magic and format version at the start', () => {
     const view = new DataView(encodeSnapshot(sampleSnapshot()).buffer);
     expect(view.getUint32(Header.magic, true)).toBe(0x4e534754);
-    expect(view.getUint16(Header.formatVersion, true)).toBe(1);
+    expect(view.getUint16(Header.formatVersion, true)).toBe(2);
   });
 });
 

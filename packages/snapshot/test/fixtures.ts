@@ -67,6 +67,7 @@ export function sampleSnapshot(): SnapshotInput {
           { balance: Number.MAX_SAFE_INTEGER, behavior: LimitBehavior.Hard },
           { balance: 100, behavior: LimitBehavior.Hard },
         ],
+        seatHolders: ['alice', 'bob:eu'],
       },
       {
         id: 'cus_beta:eu',

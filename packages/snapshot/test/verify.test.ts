@@ -49,12 +49,14 @@ describe('verifySnapshot', () => {
     expect(() => verifySnapshot(magic)).toThrow('bad magic');
   });
 
-  it('refuses another format version as unsupported', () => {
-    const future = bytes.slice();
-    new DataView(future.buffer).setUint16(Header.formatVersion, 2, true);
-    expect(codeOf(() => verifySnapshot(resealed(future)))).toBe(
-      'TOLLGATE_ERR_SNAPSHOT_UNSUPPORTED',
-    );
+  it('refuses another format version, older (1) or newer (3), as unsupported', () => {
+    for (const version of [1, 3]) {
+      const other = bytes.slice();
+      new DataView(other.buffer).setUint16(Header.formatVersion, version, true);
+      expect(codeOf(() => verifySnapshot(resealed(other)))).toBe(
+        'TOLLGATE_ERR_SNAPSHOT_UNSUPPORTED',
+      );
+    }
   });
 
   it('refuses section offsets out of place even with a valid checksum', () => {

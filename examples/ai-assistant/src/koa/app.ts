@@ -15,10 +15,11 @@ const bodyOf = (ctx: Context): Body => ctx.request.body as Body;
 
 /**
  * The Quillstone assistant on Koa: the same routes, features and answers as the Express
- * app in ../app.ts. The customer comes from the `tollgate-customer` header.
+ * app in ../app.ts. The customer comes from the `tollgate-customer` header and the user
+ * from `tollgate-user`.
  */
 export function createKoaAssistantApp(tollgate: Tollgate): Koa {
-  const gate = createKoaTollgate(tollgate);
+  const gate = createKoaTollgate(tollgate, { user: 'tollgate-user' });
   const app = new Koa();
   const router = new Router();
   app.use(bodyParser());
@@ -39,6 +40,11 @@ export function createKoaAssistantApp(tollgate: Tollgate): Koa {
   router.get('/export/pdf', gate.requireFeature('export_pdf'), (ctx) => {
     ctx.type = 'application/pdf';
     ctx.body = Buffer.from('%PDF-1.7\n%quillstone\n');
+  });
+
+  // `sso` requires a seat: a user the account has not given one is denied `no_seat`.
+  router.get('/sso', gate.requireFeature('sso'), (ctx) => {
+    ctx.body = { user: ctx.get('tollgate-user'), sso: true };
   });
 
   const projectCount = (ctx: Context): number =>

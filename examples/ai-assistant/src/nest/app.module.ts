@@ -8,14 +8,21 @@ import { CompletionsController } from './completions.controller.js';
 
 /**
  * The assistant's root module. `TollgateModule.forRoot` is the one line that adds
- * Tollgate; the customer comes from the `tollgate-customer` header by default.
+ * Tollgate; the customer comes from the `tollgate-customer` header by default, and the user
+ * (for seats) from `tollgate-user`.
  */
 @Module({})
 export class AppModule {
   static register(tollgate: Tollgate): DynamicModule {
     return {
       module: AppModule,
-      imports: [TollgateModule.forRoot({ runtime: tollgate, denialBody: openAiDenial })],
+      imports: [
+        TollgateModule.forRoot({
+          runtime: tollgate,
+          user: 'tollgate-user',
+          denialBody: openAiDenial,
+        }),
+      ],
       controllers: [AssistantController, CompletionsController],
     };
   }

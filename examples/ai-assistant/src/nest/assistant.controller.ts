@@ -1,4 +1,4 @@
-import { Body, Controller, Get, Header, HttpCode, Param, Post } from '@nestjs/common';
+import { Body, Controller, Get, Header, Headers, HttpCode, Param, Post } from '@nestjs/common';
 import { StreamableFile } from '@nestjs/common';
 import { parseQuantity } from '@tollgate/core';
 import { Meter, RequireFeature } from '@tollgate/nestjs';
@@ -41,6 +41,13 @@ export class AssistantController {
   @Header('content-type', 'application/pdf')
   exportPdf(): StreamableFile {
     return new StreamableFile(Buffer.from('%PDF-1.7\n%quillstone\n'));
+  }
+
+  // `sso` requires a seat: a user the account has not given one is denied `no_seat`.
+  @Get('sso')
+  @RequireFeature('sso')
+  sso(@Headers('tollgate-user') user: string): object {
+    return { user, sso: true };
   }
 
   @Post('projects')

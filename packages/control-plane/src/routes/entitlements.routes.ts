@@ -11,6 +11,7 @@ import { usageTotalKey } from '../usage/usage-period.js';
 import { formatInstant, readBody, readIdentifier, readOptionalInstant } from '../http/body.js';
 import type { Body } from '../http/body.js';
 import { explainJson } from './explain-json.js';
+import { countSeats } from '../seated-users.js';
 import type { RouteContext } from './route-context.js';
 import { loadCustomer } from './route-context.js';
 
@@ -166,8 +167,8 @@ async function explain(context: RouteContext, request: ExplainRequest) {
       feature.kind === 'metered'
         ? await tx.getUsage(usageTotalKey(customerId, feature, entry.period))
         : null;
-    const seat =
-      user === null ? null : (await tx.accounts.listSeatHolders(customerId)).includes(user);
+    const { seated } = await countSeats(tx, context.catalog, resolution, customerId);
+    const seat = user === null ? null : seated.includes(user);
     return explainJson(customerId, resolution, entry, { used, user, seat });
   });
 }

@@ -5,6 +5,7 @@ import type { Catalog } from '@tollgate/catalog';
 import { loadAccountState } from '../account-state.js';
 import type { CustomerRow, StoreTransaction } from '../store/store.js';
 import { readBody, readIdentifier } from '../http/body.js';
+import { countSeats } from '../seated-users.js';
 import type { RouteContext } from './route-context.js';
 import { loadCustomer } from './route-context.js';
 
@@ -90,8 +91,9 @@ async function release(context: RouteContext, request: SeatRequest) {
 
 /**
  * The seats of an account now: the limit resolved for the catalog's seats feature, the
- * seats users may take (one fewer when the buyer occupies a seat), the holders, and how
- * many remain (null when unlimited).
+ * seats users may take (one fewer when the buyer occupies a seat), the holders in the
+ * order they were assigned, the ones seated (the earliest, up to the limit), and how many
+ * remain (null when unlimited).
  */
 async function seatsJson(
   tx: StoreTransaction,
@@ -100,17 +102,19 @@ async function seatsJson(
   nowMs: number,
 ) {
   const resolution = resolveAccount(catalog, await loadAccountState(tx, customer), nowMs);
-  const seats = resolution.entitlements.find((entry) => entry.kind === 'seats');
-  const limit = seats === undefined || !seats.access ? 0 : seats.limit;
-  const buyer = catalog.seats.buyerOccupiesSeat ? 1 : 0;
-  const assignable = limit === null ? null : Math.max(0, limit - buyer);
-  const holders = await tx.accounts.listSeatHolders(customer.id);
+  const { limit, assignable, holders, seated } = await countSeats(
+    tx,
+    catalog,
+    resolution,
+    customer.id,
+  );
   return {
     customer: customer.id,
     limit,
     buyer_occupies_seat: catalog.seats.buyerOccupiesSeat,
     assignable,
     holders,
+    seated,
     available: assignable === null ? null : Math.max(0, assignable - holders.length),
   };
 }

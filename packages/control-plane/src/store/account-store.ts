@@ -38,7 +38,7 @@ export interface AccountTransaction {
   /** The account a user belongs to; null for a user never seen. */
   getUserAccount(userId: string): Promise<string | null>;
   insertUser(userId: string, customerId: string, nowMs: number): Promise<void>;
-  /** Users holding a seat of the account now, by user id. */
+  /** Users with a live seat assignment on the account, in the order they were assigned. */
   listSeatHolders(customerId: string): Promise<string[]>;
   /** Every seat holder of the environment, by customer then user. */
   listAllSeatHolders(): Promise<{ customerId: string; userId: string }[]>;

@@ -190,7 +190,7 @@ export class SqlAccounts implements AccountTransaction {
   async listSeatHolders(customerId: string): Promise<string[]> {
     const rows = await this.#all<{ userId: string }>(
       `SELECT user_id AS userId FROM seat_assignments WHERE environment = ? AND customer_id = ?
-       AND released_at_ms IS NULL ORDER BY user_id`,
+       AND released_at_ms IS NULL ORDER BY id`,
       customerId,
     );
     return rows.map((row) => row.userId);

@@ -1,6 +1,6 @@
 import diagnosticsChannel from 'node:diagnostics_channel';
 import type { ServerResponse } from 'node:http';
-import { parseQuantity } from '@tollgate/core';
+import { isTollgateError, parseQuantity } from '@tollgate/core';
 import type { Decision } from '@tollgate/core';
 import type { Reservation, ReservationOutcome } from '../reservations.js';
 import type { SettleResult, Tollgate } from '../tollgate.js';
@@ -108,7 +108,9 @@ export class RequestTollgate {
    * seat: a feature that requires one is denied with `no_seat` to a user who holds none.
    */
   check(feature: string, quantity = 1): Decision {
-    this.#decision = this.runtime.check(this.customer, feature, quantity, { user: this.user });
+    this.#decision = this.runtime.check(this.customer, feature, quantity, {
+      user: this.#seatUser(),
+    });
     return this.#decision;
   }
 
@@ -117,7 +119,7 @@ export class RequestTollgate {
     const { idempotencyKey } = options;
     this.#decision = this.runtime.consume(this.customer, feature, quantity, {
       idempotencyKey,
-      user: this.user,
+      user: this.#seatUser(),
     });
     return this.#decision;
   }
@@ -130,7 +132,7 @@ export class RequestTollgate {
     const { idempotencyKey, actual } = options;
     const held = this.runtime.reserve(this.customer, feature, estimate, {
       idempotencyKey,
-      user: this.user,
+      user: this.#seatUser(),
     });
     this.#decision = held.decision;
     if (held.reservation !== null) {
@@ -207,6 +209,20 @@ export class RequestTollgate {
       if (response.writableFinished) this.finish(response.statusCode);
       else this.abandon();
     });
+  }
+
+  /**
+   * The user whose seat decisions check: undefined when the gate reads no user (seats are
+   * not checked), null when it reads one but the request names none (a feature that
+   * requires a seat is then denied). A malformed user is still a coded 400.
+   */
+  #seatUser(): string | null | undefined {
+    try {
+      return this.#options.user();
+    } catch (error) {
+      if (isTollgateError(error) && error.code === 'TOLLGATE_ERR_MISSING_CUSTOMER') return null;
+      throw error;
+    }
   }
 
   #find(feature: string | undefined): Hold | undefined {
