@@ -4,13 +4,15 @@ import type { Catalog, PlanVersionDefinition } from '@tollgate/catalog';
 /**
  * The version a new subscription pins: the one asked for, or else the highest version
  * published at or before `nowMs`. A version published later is refused either way, so a
- * subscription never runs on rules that did not exist yet.
+ * subscription never runs on rules that did not exist yet. `versionField` names the
+ * request field a refused version came from (`version`, `to_version`).
  */
 export function pickPlanVersion(
   catalog: Catalog,
   planKey: string,
   version: number | undefined,
   nowMs: number,
+  versionField = 'version',
 ): PlanVersionDefinition {
   const plan = catalog.plans.get(planKey);
   if (plan === undefined) throw validationError('plan', `no plan named ${planKey}`);
@@ -23,7 +25,7 @@ export function pickPlanVersion(
   }
   const pinned = published.find((candidate) => candidate.version === version);
   if (pinned === undefined) {
-    throw validationError('version', `${planKey} has no version ${version} published by now`);
+    throw validationError(versionField, `${planKey} has no version ${version} published by now`);
   }
   return pinned;
 }

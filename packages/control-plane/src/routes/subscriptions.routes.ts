@@ -111,8 +111,11 @@ async function migrate(context: RouteContext, request: PlanRequest) {
     plan,
     parsePositiveQuantity(body.to_version, 'to_version'),
     nowMs,
+    'to_version',
   );
-  findPlanVersion(context.catalog, plan, fromVersion);
+  if (!context.catalog.plans.get(plan)!.versions.some((entry) => entry.version === fromVersion)) {
+    throw validationError('from_version', `${plan} has no version ${fromVersion}`);
+  }
   const only = body.customer === undefined ? null : assertIdentifier(body.customer, 'customer');
 
   return context.store.transaction(request.principal.environment, async (tx) => {
