@@ -1,5 +1,5 @@
 import { execFile } from 'node:child_process';
-import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -12,10 +12,12 @@ const quillstone = fileURLToPath(new URL('../examples/ai-assistant/catalog.yaml'
 const directory = mkdtempSync(join(tmpdir(), 'tollgate-cli-'));
 afterAll(() => rmSync(directory, { recursive: true, force: true }));
 
-async function serve(catalogText: string): Promise<{ code: number; stderr: string }> {
+async function serve(
+  catalogText: string,
+  database = join(directory, 'refused.sqlite'),
+): Promise<{ code: number; stderr: string }> {
   const catalog = join(directory, 'catalog.yaml');
   writeFileSync(catalog, catalogText);
-  const database = join(directory, 'refused.sqlite');
   try {
     await run(
       process.execPath,
@@ -48,5 +50,45 @@ describe('tollgate serve', () => {
     const { code, stderr } = await serve(text);
     expect(code).toBe(1);
     expect(stderr).toContain('plans.pro.versions[0].entitlements.export_docx: unknown feature');
+  });
+});
+
+// The entitlement rules a catalog can break (issue #3), each refused by the process with a
+// coded error naming the field, before any database is opened.
+const quillstoneText = readFileSync(quillstone, 'utf8');
+const refusals: [string, string, string][] = [
+  [
+    'a cycle of fallback plans',
+    quillstoneText
+      .replace('  pro:\n', '  pro:\n    fallback_plan: team\n')
+      .replace('  team:\n', '  team:\n    fallback_plan: pro\n'),
+    'plans.pro.fallback_plan',
+  ],
+  [
+    'an add-on naming a missing feature',
+    quillstoneText.replace('max_projects: { add: 25 }', 'max_folders: { add: 25 }'),
+    'addons.extra_projects_25.entitlements.max_folders',
+  ],
+  [
+    'a trial falling back to a missing plan',
+    quillstoneText.replace('fallback_plan: free }', 'fallback_plan: basic }'),
+    'trials.pro_trial.fallback_plan',
+  ],
+  ['a trial of zero days', quillstoneText.replace('days: 14', 'days: 0'), 'trials.pro_trial.days'],
+  [
+    'an unknown time zone',
+    quillstoneText.replace('schema_version: 1', 'schema_version: 1\ntime_zone: Mars/Olympus'),
+    'time_zone',
+  ],
+];
+
+describe('tollgate serve refuses a catalog whose entitlements cannot resolve', () => {
+  it.each(refusals)('refuses %s, naming the field, and opens no database', async (...args) => {
+    const [label, text, field] = args;
+    const database = join(directory, `${label.replaceAll(' ', '-')}.sqlite`);
+    const { code, stderr } = await serve(text, database);
+    expect(code).toBe(1);
+    expect(stderr).toMatch(new RegExp(`^tollgate: TOLLGATE_ERR_CATALOG_INVALID: ${field}: `));
+    expect(existsSync(database)).toBe(false);
   });
 });
