@@ -149,6 +149,41 @@ describe('resolveAccount: lifecycle', () => {
     });
   });
 
+  it('falls back from the instant of a pause, and the pause is the next change before it', () => {
+    const pausedAtMs = at('2026-03-05T00:00:00Z');
+    const state = account({
+      subscription: { ...subscribed('business', '2026-03-01T00:00:00Z'), pausedAtMs },
+    });
+    const before = resolveAccount(catalog, state, pausedAtMs - 1);
+    expect([before.status, before.plan?.plan, before.nextChangeAtMs]).toEqual([
+      'active',
+      'business',
+      pausedAtMs,
+    ]);
+    const paused = resolveAccount(catalog, state, pausedAtMs);
+    expect([paused.status, paused.plan?.plan, paused.plan?.via]).toEqual([
+      'paused',
+      'starter',
+      'fallback',
+    ]);
+    expect(entry(paused, 'api_calls').limit).toBe(100);
+    expect(entry(paused, 'export_pdf').access).toBe(false);
+  });
+
+  it('cancels now: the fallback from the cancel instant on, with no job run', () => {
+    const cancelAtMs = at('2026-03-05T12:00:00Z');
+    const state = account({
+      subscription: { ...subscribed('business', '2026-03-01T00:00:00Z'), cancelAtMs },
+    });
+    expect(resolveAccount(catalog, state, cancelAtMs - 1).plan?.plan).toBe('business');
+    for (const instant of [cancelAtMs, at('2027-01-01T00:00:00Z')]) {
+      expect(resolveAccount(catalog, state, instant)).toMatchObject({
+        status: 'canceled',
+        plan: { plan: 'starter', via: 'fallback' },
+      });
+    }
+  });
+
   it('gives a seats limit of the quantity bought', () => {
     const state = account({ subscription: subscribed('business', '2026-03-01T00:00:00Z', 3) });
     expect(entry(resolveAccount(catalog, state, at('2026-03-02T00:00:00Z')), 'seats').limit).toBe(
