@@ -7,6 +7,7 @@ export default defineConfig({
       'adapters/*/test/**/*.test.ts',
       'examples/*/test/**/*.test.ts',
       'test/**/*.test.ts',
+      'bench/test/**/*.test.ts',
     ],
     testTimeout: 60_000,
     hookTimeout: 60_000,

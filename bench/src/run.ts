@@ -14,20 +14,20 @@ type Suite = (context: SuiteContext) => Promise<SuiteResult>;
  * ten minutes on the 2-core reference machine; children are killed past their budget.
  */
 const budgets: Record<SuiteName, { full: number; quick: number; run: () => Promise<Suite> }> = {
-  decisions: { full: 150, quick: 35, run: async () => runDecisions },
+  decisions: { full: 190, quick: 35, run: async () => runDecisions },
   snapshot: {
     full: 120,
     quick: 30,
     run: async () => (await import('./suites/snapshot.js')).runSnapshot,
   },
   middleware: {
-    full: 150,
+    full: 110,
     quick: 30,
     run: async () => (await import('./suites/middleware.js')).runMiddleware,
   },
-  usage: { full: 60, quick: 20, run: async () => (await import('./suites/usage.js')).runUsage },
-  ledger: { full: 10, quick: 5, run: async () => (await import('./suites/ledger.js')).runLedger },
-  peers: { full: 60, quick: 20, run: async () => (await import('./suites/peers.js')).runPeers },
+  usage: { full: 50, quick: 20, run: async () => (await import('./suites/usage.js')).runUsage },
+  ledger: { full: 45, quick: 15, run: async () => (await import('./suites/ledger.js')).runLedger },
+  peers: { full: 25, quick: 15, run: async () => (await import('./suites/peers.js')).runPeers },
 };
 
 async function main(): Promise<void> {

@@ -94,7 +94,7 @@ function rowsOf(framework: Framework, runs: { bare: Run[]; guarded: Run[] }): Re
 export async function runMiddleware(context: SuiteContext): Promise<SuiteResult> {
   const started = Date.now();
   const pairs = 5;
-  const seconds = context.quick ? 1 : 3;
+  const seconds = context.quick ? 1 : 2;
   const rows: ResultRow[] = [];
   const notes: string[] = [];
   const alone = await timeMiddlewareAlone(context.quick ? 150 : 400);

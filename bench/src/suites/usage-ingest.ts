@@ -1,13 +1,9 @@
-import { rmSync } from 'node:fs';
-import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { Packr } from 'msgpackr';
-import { request } from 'undici';
-import { ManualClock } from '@tollgate/core';
 import { loadCatalogFile } from '@tollgate/catalog';
-import { createControlPlane } from '@tollgate/control-plane';
-import { scratchDir } from '../fixtures/files.js';
 import type { ResultRow } from '../lib/results.js';
+import { ADMIN_KEY, RUNTIME_KEY, expectOk, startPlane } from '../servers/control-plane.js';
+import type { StoreKind } from '../servers/control-plane.js';
 
 const BATCH = 1000;
 const CUSTOMERS = 50;
@@ -15,44 +11,21 @@ const CUSTOMERS = 50;
 const catalogPath = fileURLToPath(
   new URL('../../../examples/ai-assistant/catalog.yaml', import.meta.url),
 );
+const storeNames: Record<StoreKind, string> = { sqlite: 'SQLite', postgres: 'PostgreSQL' };
 
 /**
- * The real control plane on SQLite (a file, WAL as it configures it), in this process,
- * fed pre-encoded msgpack batches one at a time as a runtime sends them. Idempotency is
- * on: every event has its own key, and a batch sent twice must come back all duplicates.
+ * The real control plane on SQLite (a file, WAL as it configures it) or PostgreSQL (a fresh
+ * schema), in this process, fed pre-encoded msgpack batches one at a time as a runtime
+ * sends them. Idempotency is on: every event has its own key, and a batch sent twice must
+ * come back all duplicates. Bounded by time as well as by count.
  */
-export async function ingestIntoSqlite(eventCount: number, timeMaxMs: number) {
-  const databasePath = join(scratchDir(), `ingest-${process.pid}.sqlite`);
-  const clock = new ManualClock('2026-03-01T00:00:00Z');
-  const plane = await createControlPlane({
-    catalog: loadCatalogFile(catalogPath),
-    databasePath,
-    keys: [
-      { key: 'tg_bench_admin', role: 'admin' },
-      { key: 'tg_bench_runtime', role: 'runtime' },
-    ],
-    clock: clock.now,
-    logger: false,
-  });
+export async function ingestInto(store: StoreKind, eventCount: number, timeMaxMs: number) {
+  const plane = await startPlane(store, loadCatalogFile(catalogPath));
   try {
-    const url = await plane.listen({ port: 0, host: '127.0.0.1' });
-    const send = async (method: 'POST', path: string, key: string, body: Buffer | object) => {
-      const binary = Buffer.isBuffer(body);
-      const response = await request(url + path, {
-        method,
-        headers: {
-          authorization: `Bearer ${key}`,
-          'content-type': binary ? 'application/msgpack' : 'application/json',
-        },
-        body: binary ? body : JSON.stringify(body),
-      });
-      const answer = (await response.body.json()) as Record<string, unknown>;
-      if (response.statusCode >= 300) throw new Error(`${path}: ${JSON.stringify(answer)}`);
-      return answer;
-    };
     for (let customer = 0; customer < CUSTOMERS; customer++) {
-      await send('POST', '/v1/customers', 'tg_bench_admin', { id: `ingest_${customer}` });
-      await send('POST', `/v1/customers/ingest_${customer}/subscriptions`, 'tg_bench_admin', {
+      const id = `ingest_${customer}`;
+      await expectOk(plane, 'POST', '/v1/customers', ADMIN_KEY, { id });
+      await expectOk(plane, 'POST', `/v1/customers/${id}/subscriptions`, ADMIN_KEY, {
         plan: 'pro',
       });
     }
@@ -66,38 +39,34 @@ export async function ingestIntoSqlite(eventCount: number, timeMaxMs: number) {
           customer: `ingest_${index % CUSTOMERS}`,
           feature: 'api_tokens',
           quantity: 1 + (index % 5),
-          time: clock.now() + index,
+          time: plane.clock.now() + index,
         })),
       }),
     );
 
-    // Bounded by time as well as by count, so a slow store cannot overrun the suite.
     const start = performance.now();
     let sent = 0;
     for (const batch of batches) {
-      const ack = await send('POST', '/v1/usage', 'tg_bench_runtime', batch);
+      const ack = await expectOk(plane, 'POST', '/v1/usage', RUNTIME_KEY, batch);
       if (ack['accepted'] !== BATCH) throw new Error(`ack ${JSON.stringify(ack)}`);
       sent += 1;
       if (performance.now() - start > timeMaxMs) break;
     }
     const seconds = (performance.now() - start) / 1000;
-    const again = await send('POST', '/v1/usage', 'tg_bench_runtime', batches[0]!);
+    const again = await expectOk(plane, 'POST', '/v1/usage', RUNTIME_KEY, batches[0]!);
     if (again['duplicates'] !== BATCH) throw new Error(`resent batch: ${JSON.stringify(again)}`);
 
     const eventsPerSecond = (sent * BATCH) / seconds;
     const rows: ResultRow[] = [
       {
-        case: `POST /v1/usage into SQLite, ${sent} batches of ${BATCH}, idempotency on`,
-        subject: 'control plane',
+        case: `POST /v1/usage, batches of ${BATCH}, idempotency on`,
+        subject: `control plane on ${storeNames[store]}`,
         value: eventsPerSecond,
         unit: 'events/s',
       },
     ];
-    return { rows, eventsPerSecond };
+    return { rows, eventsPerSecond, batches: sent };
   } finally {
     await plane.close();
-    rmSync(databasePath, { force: true });
-    rmSync(`${databasePath}-wal`, { force: true });
-    rmSync(`${databasePath}-shm`, { force: true });
   }
 }
