@@ -2,7 +2,9 @@ import { GrowthBookClient } from '@growthbook/growthbook';
 import { RulesEngineClient } from '@schematichq/schematic-typescript-node';
 import { Stigg } from '@stigg/node-server-sdk';
 import { RateLimiterMemory } from 'rate-limiter-flexible';
+import { setTimeout as sleep } from 'node:timers/promises';
 import { InMemStorageProvider, Unleash } from 'unleash-client';
+import { startStiggStandIn } from '../servers/stigg-stand-in.js';
 
 /**
  * The SDKs a user would pick instead of Tollgate, each set up offline and asked its own
@@ -96,13 +98,57 @@ export async function stiggOffline(): Promise<Peer> {
   return {
     name: 'Stigg (offline fallback)',
     differs:
-      'offline mode answers one fallback value per feature for every customer (true here); ' +
-      'its per-customer cache needs a stand-in for its GraphQL/edge API, not built yet',
+      'offline mode answers one fallback value per feature for every customer (true here), ' +
+      'whatever the customer bought',
     decide: async (id) =>
       (await client.getBooleanEntitlement({ customerId: id, featureId: 'feature-sso' })).hasAccess,
     expected: () => true,
     close: () => client.close(),
   };
+}
+
+/**
+ * Stigg's in-memory cache, filled per customer from a stand-in for its edge API on
+ * 127.0.0.1. The first question about a customer fetches its entitlements over HTTP; the
+ * timed loops only meet customers already cached, and the suite checks that no fetch
+ * happens while they run.
+ */
+export async function stiggCached(): Promise<Peer & { fetches(): number }> {
+  const standIn = await startStiggStandIn((customer) => paid(planOfCustomer(customer)));
+  const client = Stigg.initialize({
+    apiKey: 'server-bench-cached',
+    baseUri: standIn.url,
+    baseEdgeUri: standIn.url,
+    wsUrl: standIn.wsUrl,
+    enableEdge: true,
+    realtimeUpdatesEnabled: true,
+    enableRemoteConfig: false,
+    logConfiguration: { logLevel: 'ERROR' as never, logger: console },
+  });
+  await client.waitForInitialization();
+  // The SDK trusts its cache once its subscriptions are open; wait for them (bounded).
+  for (let attempt = 0; attempt < 250 && standIn.subscriptions === 0; attempt++) await sleep(20);
+  if (standIn.subscriptions === 0) throw new Error('Stigg opened no subscription');
+  return {
+    name: 'Stigg (cache filled from a 127.0.0.1 stand-in)',
+    differs:
+      'answers from a per-customer cache filled over HTTP on the first question about each ' +
+      'customer (a miss is a network call); it trusts the cache only while its WebSocket ' +
+      'subscriptions are open',
+    decide: async (id) =>
+      (await client.getBooleanEntitlement({ customerId: id, featureId: 'feature-sso' })).hasAccess,
+    expected: paid,
+    fetches: () => standIn.fetches,
+    close: async () => {
+      await client.close();
+      await standIn.close();
+    },
+  };
+}
+
+/** The plan the fixture gives a customer id (`cus_0000042`): free, pro, team in turn. */
+export function planOfCustomer(id: string): string {
+  return plans[Number(id.slice(4)) % 3]!;
 }
 
 export async function schematic(): Promise<Peer> {

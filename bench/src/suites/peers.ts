@@ -1,3 +1,4 @@
+import diagnosticsChannel from 'node:diagnostics_channel';
 import { readFileSync } from 'node:fs';
 import { createWasmEvaluator } from '@tollgate/evaluator';
 import { FEATURE, NOW_MS, customerId, expectedCheck, features } from '../fixtures/fixture.js';
@@ -9,9 +10,10 @@ import { ratiosAgainst } from '../lib/results.js';
 import type { ResultRow, SuiteResult } from '../lib/results.js';
 import {
   growthBook,
-  plans,
+  planOfCustomer,
   rateLimiter,
   schematic,
+  stiggCached,
   stiggOffline,
   unleash,
 } from '../peers/peers.js';
@@ -37,20 +39,25 @@ function freshIds() {
   return { ids, refill };
 }
 
-const planOf = (id: string) => plans[Number(id.slice(4)) % 3]!;
-
 export async function runPeers(context: SuiteContext): Promise<SuiteResult> {
   const started = Date.now();
   const wasm = await createWasmEvaluator();
   wasm.load(readFileSync(snapshotFile(CUSTOMERS)));
   const sso = wasm.featureIndex(features[FEATURE.sso]!.key);
   const calls = wasm.featureIndex(features[FEATURE.apiCalls]!.key);
-  const peers: Peer[] = [growthBook(), await unleash(), await stiggOffline(), await schematic()];
+  const stigg = await stiggCached();
+  const peers: Peer[] = [
+    growthBook(),
+    await unleash(),
+    stigg,
+    await stiggOffline(),
+    await schematic(),
+  ];
   const limiter = rateLimiter(1_000_000_000_000);
   // The app's lookup of a customer's plan, which the flag peers need and Tollgate does not.
   const planById = new Map<string, string>();
   for (let customer = 0; customer < 1000; customer++) {
-    planById.set(customerId(customer), planOf(customerId(customer)));
+    planById.set(customerId(customer), planOfCustomer(customerId(customer)));
   }
 
   try {
@@ -102,7 +109,23 @@ export async function runPeers(context: SuiteContext): Promise<SuiteResult> {
         sink.value += total;
       }),
     ];
-    const timings = await timeLoops(tasks, context.quick ? 150 : 500);
+    // Offline while timed: no socket opened by anyone, no Stigg cache miss.
+    const fetchesBefore = stigg.fetches();
+    let socketsOpened = 0;
+    const onSocket = () => void (socketsOpened += 1);
+    diagnosticsChannel.subscribe('net.client.socket', onSocket);
+    let timings;
+    try {
+      timings = await timeLoops(tasks, context.quick ? 150 : 500);
+    } finally {
+      diagnosticsChannel.unsubscribe('net.client.socket', onSocket);
+    }
+    if (socketsOpened !== 0 || stigg.fetches() !== fetchesBefore) {
+      throw new Error(
+        `not offline while timed: ${socketsOpened} sockets opened, ` +
+          `${stigg.fetches() - fetchesBefore} Stigg fetches`,
+      );
+    }
     const rows: ResultRow[] = [...timings].map(([name, timing]) => {
       const [question, subject] = name.split('|') as [string, string];
       return { case: question, subject, value: timing.nsMedian, unit: 'ns' };
@@ -122,6 +145,9 @@ export async function runPeers(context: SuiteContext): Promise<SuiteResult> {
       targets: [],
       notes: [
         'Ratios are each peer over Tollgate in the same run: above 1 means the peer is slower.',
+        'Every subject answered the same question for all 1,000 customers of the hot set ' +
+          'before timing; while timed, no socket was opened (net.client.socket) and Stigg ' +
+          `fetched nothing (its ${fetchesBefore} fetches were the first question per customer).`,
         `Tollgate answers from its snapshot; it needs no plan lookup and returns limit, ` +
           'usage, remaining and reason with every decision.',
         ...peers.map((peer) => `${peer.name}: ${peer.differs}.`),
