@@ -21,6 +21,7 @@ import type { LeaseOptions } from './leases/create-lease-service.js';
 import { defaultUsageTimePolicy } from './usage/usage-time.js';
 import type { UsageTimePolicy } from './usage/usage-time.js';
 import { openStore } from './store/open-store.js';
+import { checkPublishedVersions } from './published-versions.js';
 import { registerLedgerRoutes } from './routes/ledger.routes.js';
 import { registerJobRoutes } from './routes/jobs.routes.js';
 import { idempotencyRetentionMinMs, scheduleLedgerJobs } from './ledger/ledger-jobs.js';
@@ -82,6 +83,13 @@ export async function createControlPlane(options: ControlPlaneOptions): Promise<
     throw new Error('idempotencyRetentionMs must be at least 30 days');
   }
   const store = await openStore(options, clock());
+  try {
+    const environments = [...new Set(options.keys.map((key) => key.environment ?? 'test'))];
+    await checkPublishedVersions(store, options.catalog, environments, clock());
+  } catch (error) {
+    await store.close();
+    throw error;
+  }
   const app = Fastify({
     logger: options.logger ?? { level: 'info' },
     // Per-request logs are off; one debug line per response is written below.

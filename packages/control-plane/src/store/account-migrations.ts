@@ -73,6 +73,20 @@ export const accountSqliteMigrations: readonly { version: number; name: string; 
         ON seat_assignments (environment, customer_id, released_at_ms);
     `,
   },
+  {
+    version: 201,
+    name: 'entitlements: published plan versions, by content hash',
+    sql: `
+      CREATE TABLE published_plan_versions (
+        environment TEXT NOT NULL,
+        plan TEXT NOT NULL,
+        version INTEGER NOT NULL,
+        content_hash TEXT NOT NULL,
+        first_seen_at_ms INTEGER NOT NULL,
+        PRIMARY KEY (environment, plan, version)
+      );
+    `,
+  },
 ];
 
 /**

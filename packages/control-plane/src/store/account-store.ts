@@ -46,6 +46,18 @@ export interface AccountTransaction {
   assignSeat(customerId: string, userId: string, nowMs: number): Promise<boolean>;
   /** False when the user held no seat. */
   releaseSeat(customerId: string, userId: string, nowMs: number): Promise<boolean>;
+
+  /**
+   * Records a plan version's content hash the first time the environment sees it, and
+   * returns what was recorded first: the caller refuses a catalog whose published
+   * version no longer hashes the same.
+   */
+  recordPlanVersion(
+    plan: string,
+    version: number,
+    contentHash: string,
+    nowMs: number,
+  ): Promise<{ contentHash: string; firstSeenAtMs: number }>;
 }
 
 export interface LifecycleRow {

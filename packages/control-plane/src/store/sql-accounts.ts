@@ -228,6 +228,31 @@ export class SqlAccounts implements AccountTransaction {
   }
 
   /** Runs a query whose first parameter is the environment, returning one row or null. */
+  async recordPlanVersion(
+    plan: string,
+    version: number,
+    contentHash: string,
+    nowMs: number,
+  ): Promise<{ contentHash: string; firstSeenAtMs: number }> {
+    await this.#write(
+      `INSERT INTO published_plan_versions
+       (environment, plan, version, content_hash, first_seen_at_ms) VALUES (?, ?, ?, ?, ?)
+       ON CONFLICT (environment, plan, version) DO NOTHING`,
+      this.#environment,
+      plan,
+      version,
+      contentHash,
+      nowMs,
+    );
+    const row = await this.#one<{ contentHash: string; firstSeenAtMs: number }>(
+      `SELECT content_hash AS contentHash, first_seen_at_ms AS firstSeenAtMs
+       FROM published_plan_versions WHERE environment = ? AND plan = ? AND version = ?`,
+      plan,
+      version,
+    );
+    return { contentHash: row!.contentHash, firstSeenAtMs: Number(row!.firstSeenAtMs) };
+  }
+
   async #one<Row>(source: string, ...parameters: unknown[]): Promise<Row | null> {
     return ((await this.#all<Row>(source, ...parameters))[0] as Row | undefined) ?? null;
   }
