@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { resolveAccount } from '../src/index.js';
+import { checkOverrideOverlap, resolveAccount } from '../src/index.js';
 import type { Resolution } from '../src/index.js';
 import { account, resolutionCatalog as catalog, subscribed } from './fixtures.js';
 
@@ -189,5 +189,32 @@ describe('resolveAccount: lifecycle', () => {
     expect(entry(resolveAccount(catalog, state, at('2026-03-02T00:00:00Z')), 'seats').limit).toBe(
       3,
     );
+  });
+});
+
+describe('checkOverrideOverlap', () => {
+  const override = (id: string, starts: string | null, ends: string | null) => ({
+    id,
+    feature: 'max_projects',
+    access: true,
+    limit: 10,
+    rule: 'set' as const,
+    startsAtMs: starts === null ? null : at(starts),
+    endsAtMs: ends === null ? null : at(ends),
+  });
+  const existing = [override('1', '2026-03-05T00:00:00Z', '2026-03-10T00:00:00Z')];
+
+  it('refuses an overlapping override of the feature without a rule, naming rule', () => {
+    const candidate = override('2', '2026-03-08T00:00:00Z', null);
+    expect(() => checkOverrideOverlap(existing, candidate, false)).toThrow(
+      expect.objectContaining({ code: 'TOLLGATE_ERR_OVERRIDE_OVERLAP', field: 'rule' }),
+    );
+  });
+
+  it('accepts it with a stated rule, and one starting at the other’s end (half-open)', () => {
+    const overlapping = override('2', '2026-03-08T00:00:00Z', null);
+    expect(() => checkOverrideOverlap(existing, overlapping, true)).not.toThrow();
+    const after = override('3', '2026-03-10T00:00:00Z', null);
+    expect(() => checkOverrideOverlap(existing, after, false)).not.toThrow();
   });
 });

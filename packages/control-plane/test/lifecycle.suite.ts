@@ -10,6 +10,7 @@ const catalog = parseCatalog(`schema_version: 1
 lifecycle: { grace_period_days: 7 }
 features:
   api_calls: { kind: metered, reset: { every: month, on: anchor } }
+  daily_calls: { kind: metered, reset: { every: day, on: calendar } }
   export_pdf: { kind: boolean }
   seats: { kind: seats }
 plans:
@@ -17,7 +18,10 @@ plans:
     versions:
       - version: 1
         published_at: "2016-01-01T00:00:00Z"
-        entitlements: { api_calls: { limit: 100, behavior: hard }, seats: { limit: 1 } }
+        entitlements:
+          api_calls: { limit: 100, behavior: hard }
+          daily_calls: { limit: 10, behavior: hard }
+          seats: { limit: 1 }
   business:
     fallback_plan: starter
     versions:
@@ -48,20 +52,25 @@ export function lifecycleSuite(kind: StoreKind): void {
     let sequence = 0;
 
     /** Serves the snapshot at `instant`, asks for `quantity` calls, reports them if allowed. */
-    async function spend(customer: string, instant: string, quantity: number): Promise<string> {
+    async function spend(
+      customer: string,
+      instant: string,
+      quantity: number,
+      feature = 'api_calls',
+    ): Promise<string> {
       harness.clock.set(instant);
       const evaluator = new ReferenceEvaluator();
       evaluator.load((await harness.call('GET', '/v1/snapshot')).bytes);
       const nowMs = Date.parse(instant);
       const decision = evaluator.consume(
         customer,
-        evaluator.featureIndex('api_calls'),
+        evaluator.featureIndex(feature),
         quantity,
         nowMs,
       );
       if (decision.allowed) {
         const key = `call-${(sequence += 1)}`;
-        const event = { key, customer, feature: 'api_calls', quantity, time: nowMs };
+        const event = { key, customer, feature, quantity, time: nowMs };
         const posted = await harness.postUsage([event]);
         expect(posted.status, JSON.stringify(posted.body)).toBe(200);
       }
@@ -260,8 +269,37 @@ export function lifecycleSuite(kind: StoreKind): void {
       const fallen = after.customers.find((customer) => customer.id === 'trier')!;
       expect(fallen.entitlements[features.indexOf('export_pdf')]!.access).toBe(false);
       expect(fallen.entitlements[features.indexOf('api_calls')]!.limit).toBe(100);
-      // The next change is now the metered period's end: 08-13, a month from the creation.
-      expect(fallen.nextChangeAtMs).toBe(Date.parse('2025-08-13T00:00:00Z'));
+      // The next change is now the earliest period end: daily_calls resets at UTC midnight.
+      expect(fallen.nextChangeAtMs).toBe(Date.parse('2025-07-28T00:00:00Z'));
+    });
+
+    it('resets daily at Berlin midnight; the day clocks go forward lasts 23 hours', async () => {
+      harness.clock.set('2025-03-28T12:00:00Z');
+      await harness.call('POST', '/v1/customers', { id: 'berlin', time_zone: 'Europe/Berlin' });
+      await harness.call('POST', '/v1/customers/berlin/subscriptions', { plan: 'starter' });
+      const day = async (at: string) => {
+        const body = await explain('berlin', 'daily_calls', at);
+        return [body.time_zone, body.period_start, body.period_end];
+      };
+      expect(await day('2025-03-29T12:00:00Z')).toEqual([
+        'Europe/Berlin',
+        '2025-03-28T23:00:00.000Z',
+        '2025-03-29T23:00:00.000Z',
+      ]);
+      expect(await day('2025-03-30T12:00:00Z')).toEqual([
+        'Europe/Berlin',
+        '2025-03-29T23:00:00.000Z',
+        '2025-03-30T22:00:00.000Z',
+      ]);
+      expect(await spend('berlin', '2025-03-30T21:59:59Z', 10, 'daily_calls')).toBe(
+        'allowed 10/10',
+      );
+      expect(await spend('berlin', '2025-03-30T21:59:59Z', 1, 'daily_calls')).toBe(
+        'limit_exceeded 10/10',
+      );
+      expect(await spend('berlin', '2025-03-30T22:00:00Z', 10, 'daily_calls')).toBe(
+        'allowed 10/10',
+      );
     });
   });
 }
