@@ -198,7 +198,8 @@ class Runtime implements Tollgate {
         terms: this.#sync.featureTerms(feature),
         policy,
         stale,
-        record: (units, lease) => this.#recordUsage(customer, feature, units, nowMs, key, lease),
+        record: (units, lease) =>
+          this.#recordUsage(customer, feature, units, nowMs, eventKey, lease),
       },
       customer,
       feature,

@@ -14,7 +14,10 @@ export interface SharedParts {
   terms: FeatureTerms | null;
   policy: FeaturePolicy | undefined;
   stale: boolean;
-  /** Queues the usage event of an allowed use (under a lease when one is named). */
+  /**
+   * Queues the usage event of an allowed use (under a lease when one is named), keyed
+   * with the decision's event key.
+   */
   record: (quantity: number, lease: string | undefined) => void;
 }
 
@@ -39,24 +42,45 @@ export async function consumeShared(
   if (finalReasons.has(checked.reason)) return checked;
   const fallback = fallbackFor(checked, parts.policy, parts.stale);
   const mode = parts.policy?.mode ?? 'local';
-  if (fallback !== null && typeof fallback.policy === 'string') {
-    return policyDecision(fallback.policy === 'allow', fallback.reason, checked.snapshotVersion);
+  if (fallback === null) {
+    if (mode === 'strict') return strict(parts, customer, feature, quantity, nowMs, key);
+    return leased(parts, checked, customer, feature, quantity, nowMs);
   }
-  if (fallback !== null && typeof fallback.policy !== 'string') {
+  if (typeof fallback.policy !== 'string') {
     const { timeoutMs } = fallback.policy.ask;
     const asked = await withTimeout(
       strict(parts, customer, feature, quantity, nowMs, key),
       timeoutMs,
     );
     if (asked !== null) return asked;
-    return policyDecision(
-      immediate(fallback.policy) === 'allow',
-      fallback.reason,
-      checked.snapshotVersion,
-    );
   }
-  if (mode === 'strict') return strict(parts, customer, feature, quantity, nowMs, key);
-  return leased(parts, checked, customer, feature, quantity, nowMs);
+  if (immediate(fallback.policy) === 'deny') {
+    return policyDecision(false, fallback.reason, checked.snapshotVersion);
+  }
+  // An unknown customer allowed by policy is not reported: the control plane has no such
+  // customer, and the batch would be refused whole.
+  if (fallback.reason === Reason.UnknownCustomer) {
+    return policyDecision(true, fallback.reason, checked.snapshotVersion);
+  }
+  return fromSnapshot(parts, customer, feature, quantity, nowMs);
+}
+
+/**
+ * A stale snapshot whose policy allows decides the use as local mode would, and reports
+ * it under the decision's event key: when an `ask` timed out after all reached the
+ * control plane, the report is then a duplicate there, not a second use.
+ */
+function fromSnapshot(
+  parts: SharedParts,
+  customer: string,
+  feature: string,
+  quantity: number,
+  nowMs: number,
+): Decision {
+  const index = parts.evaluator.featureIndex(feature);
+  const decision = parts.evaluator.consume(customer, index, quantity, nowMs);
+  if (decision.allowed && decision.cost > 0) parts.record(quantity, undefined);
+  return decision;
 }
 
 async function leased(
