@@ -13,7 +13,7 @@ afterAll(() => rmSync(directory, { recursive: true, force: true }));
 describe.each(['wasm', 'reference'] as const)(
   'the Quillstone scenario on the %s evaluator',
   (evaluator) => {
-    it('reproduces every expected result of steps 1-16', async () => {
+    it('reproduces every expected result of steps 1-17', async () => {
       const servers = await startDemoServers({
         databasePath: join(directory, `${evaluator}.sqlite`),
         evaluator,
@@ -38,11 +38,13 @@ describe.each(['wasm', 'reference'] as const)(
           '14',
           '15',
           '16',
+          '17',
         ]);
         const balances = results.map((result) => [result.step, result.balance]);
         expect(balances).toContainEqual(['7', '1,800']);
         expect(balances).toContainEqual(['8', '3,000']);
         expect(balances).toContainEqual(['16', '2,995']);
+        expect(balances).toContainEqual(['17', '2,775']);
       } finally {
         await servers.close();
       }

@@ -1,5 +1,6 @@
 import { amount } from './harness.js';
 import { runLaterSteps } from './quillstone-later.js';
+import { runReserveSettle } from './quillstone-reserve.js';
 import {
   Scenario,
   count,
@@ -14,9 +15,10 @@ import {
 import type { DemoServers } from './servers.js';
 
 /**
- * Drives Quillstone's timeline (shared/scenarios/quillstone.md, steps 1–12, 15 and 16)
- * through real HTTP: admin calls to the control plane, customer requests to the example
- * app. Every expected number of the scenario is checked; a row lists what differed.
+ * Drives Quillstone's timeline (shared/scenarios/quillstone.md, steps 1–16, then 17: an
+ * AI call reserved and settled) through real HTTP: admin calls to the control plane,
+ * customer requests to the example app. Every expected number of the scenario is checked;
+ * a row lists what differed.
  */
 export async function runQuillstone(
   servers: DemoServers,
@@ -33,6 +35,7 @@ export async function runQuillstone(
   await runSubscriptions(scenario);
   await runCredits(scenario);
   await runLaterSteps(scenario);
+  await runReserveSettle(scenario);
   return scenario.results;
 }
 
