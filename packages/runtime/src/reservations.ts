@@ -36,6 +36,8 @@ interface HoldRecord {
   /** What the evaluator holds now: 0 after a refresh could not place the hold again. */
   heldQuantity: number;
   state: HoldState;
+  /** Where the record sits in the book's array of live holds; -1 once it has left. */
+  liveIndex: number;
 }
 
 /**
@@ -75,8 +77,8 @@ class HeldReservation implements Reservation {
 export class ReservationBook {
   readonly #evaluator: Evaluator;
   readonly #runtimeId: string;
-  // A set of records rather than a map by id: no id string is hashed per hold.
-  readonly #live = new Set<HoldRecord>();
+  // An array with swap-removal rather than a Map by id or a Set: a hold costs no hashing.
+  readonly #live: HoldRecord[] = [];
   #nextExpiryMs = Number.POSITIVE_INFINITY;
   #seq = 0;
 
@@ -86,7 +88,7 @@ export class ReservationBook {
   }
 
   get liveCount(): number {
-    return this.#live.size;
+    return this.#live.length;
   }
 
   /** Decides as consume would and, when allowed, holds `quantity` until `expiresAtMs`. */
@@ -110,10 +112,11 @@ export class ReservationBook {
       reservation: null!,
       heldQuantity: quantity,
       state: 'live',
+      liveIndex: this.#live.length,
     };
     const reservation = new HeldReservation(record, id, expiresAtMs);
     record.reservation = reservation;
-    this.#live.add(record);
+    this.#live.push(record);
     this.#nextExpiryMs = Math.min(this.#nextExpiryMs, expiresAtMs);
     return { decision, reservation };
   }
@@ -171,7 +174,7 @@ export class ReservationBook {
   expire(nowMs: number): void {
     if (nowMs < this.#nextExpiryMs) return;
     let nextExpiryMs = Number.POSITIVE_INFINITY;
-    for (const record of [...this.#live.values()]) {
+    for (const record of [...this.#live]) {
       const { expiresAtMs, id } = record.reservation;
       if (expiresAtMs > nowMs) {
         nextExpiryMs = Math.min(nextExpiryMs, expiresAtMs);
@@ -190,7 +193,7 @@ export class ReservationBook {
    * holding nothing, so its settle still charges what is available.
    */
   placeAgain(nowMs: number): void {
-    for (const record of this.#live.values()) {
+    for (const record of this.#live) {
       const { customer, feature, quantity, id } = record.reservation;
       const index = this.#evaluator.featureIndex(feature);
       const placed =
@@ -213,7 +216,14 @@ export class ReservationBook {
   #finish(record: HoldRecord, state: HoldState): void {
     record.state = state;
     record.heldQuantity = 0;
-    this.#live.delete(record);
+    if (record.liveIndex < 0) return;
+    // Swap the last live record into this one's place, then drop the last slot.
+    const last = this.#live.pop()!;
+    if (last !== record) {
+      this.#live[record.liveIndex] = last;
+      last.liveIndex = record.liveIndex;
+    }
+    record.liveIndex = -1;
   }
 
   #recordOf(reservation: Reservation): HoldRecord {
