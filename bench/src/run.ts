@@ -41,6 +41,8 @@ async function main(): Promise<void> {
     elapsedMs: 0,
     suites: [],
   };
+  // Files left by an interrupted run may be in an older snapshot format: start afresh.
+  rmSync(scratchDir(), { recursive: true, force: true });
   try {
     for (const name of options.suites as SuiteName[]) {
       const budget = budgets[name];
