@@ -33,12 +33,13 @@ export function describeMachine(): Machine {
   };
 }
 
-/** The commit measured, with `+dirty` when the work tree differs from it. */
+/** The commit measured, with `+dirty` when bench/ differs from it (results aside). */
 export function currentCommit(): string {
   try {
     const run = (args: string[]) => execFileSync('git', args, { encoding: 'utf8' }).trim();
     const commit = run(['rev-parse', '--short=12', 'HEAD']);
-    const dirty = run(['status', '--porcelain', '--', '.']).length > 0;
+    // The results folder is this run's output, not its input.
+    const dirty = run(['status', '--porcelain', '--', '.', ':!results']).length > 0;
     return dirty ? `${commit}+dirty` : commit;
   } catch {
     return 'unknown';
