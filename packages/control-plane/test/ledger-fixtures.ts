@@ -4,8 +4,9 @@ import type { Harness } from './harness.js';
 import { testSchema } from './postgres-schema.js';
 
 /**
- * The ledger suites' catalog: one currency per limit behaviour, a micro-unit currency, and
- * a monthly plan whose unused credits roll over up to 30.
+ * The ledger suites' catalog: one currency per limit behaviour, a micro-unit currency, one
+ * that burns the soonest expiry first, a metered feature that resets daily, and a monthly
+ * plan whose unused credits roll over up to 30.
  */
 export const ledgerCatalogYaml = `schema_version: 1
 currencies:
@@ -13,8 +14,10 @@ currencies:
   soft_credits: { behavior: soft }
   capped_credits: { behavior: soft, overage_cap: 50 }
   micro_credits: { display_scale: 6 }
+  expiring_credits: { burn_order: [soonest_expiry, oldest] }
 features:
   chat: { kind: credits, currency: credits, cost: 1 }
+  tokens: { kind: metered, reset: { every: day } }
 plans:
   monthly:
     versions:

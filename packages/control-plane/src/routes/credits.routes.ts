@@ -107,6 +107,10 @@ async function grantOnRequest(
   const expiresAtMs = readOptionalInstant(body, 'expires_at');
   const priority = readOptionalQuantity(body, 'priority', 0);
   const costBasis = readOptionalQuantity(body, 'cost_basis', 0);
+  // Revenue reports count promotional credits as given away: they cost nothing.
+  if (category === 'promotional' && costBasis !== 0) {
+    throw validationError('cost_basis', 'expected 0 for a promotional grant');
+  }
   const costBasisCurrency = body.cost_basis_currency ?? 'USD';
   if (typeof costBasisCurrency !== 'string' || !/^[A-Z]{3}$/.test(costBasisCurrency)) {
     throw validationError('cost_basis_currency', 'expected an ISO 4217 code such as USD');

@@ -172,6 +172,15 @@ const postgresMigrations: readonly { version: number; name: string; sql: string 
         ON ledger_entries (environment, customer_id, currency, amount);
     `,
   },
+  {
+    version: 102,
+    name: 'ledger and usage: indexes for the debt and the usage watermark',
+    sql: `
+      CREATE INDEX ledger_entries_debt
+        ON ledger_entries (environment, customer_id, currency, amount) WHERE grant_id IS NULL;
+      CREATE INDEX usage_events_by_sequence ON usage_events (environment, sequence);
+    `,
+  },
 ];
 
 /**

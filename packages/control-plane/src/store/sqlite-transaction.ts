@@ -14,7 +14,8 @@ import type {
   StoredResponse,
   StoreTransaction,
   SubscriptionRow,
-  UsageEventRow,
+  UsageAnchorRow,
+  NewUsageEvent,
   UsageTotalKey,
 } from './store.js';
 
@@ -80,6 +81,30 @@ export class SqliteTransaction implements StoreTransaction {
   /** SQLite transactions run one at a time (`BEGIN IMMEDIATE`), so a read is a lock. */
   async lockCustomer(id: string): Promise<CustomerRow | null> {
     return this.getCustomer(id);
+  }
+
+  /** A read is a lock here (see `lockCustomer`); the ids travel as one JSON array. */
+  async lockCustomers(ids: readonly string[]): Promise<CustomerRow[]> {
+    return this.#all<CustomerRow>(
+      `SELECT id, external_id AS externalId, created_at_ms AS createdAtMs FROM customers
+       WHERE environment = ? AND id IN (SELECT value FROM json_each(?)) ORDER BY id`,
+      JSON.stringify(ids),
+    );
+  }
+
+  async listUsageAnchors(ids: readonly string[]): Promise<UsageAnchorRow[]> {
+    return this.#all<UsageAnchorRow>(
+      `SELECT c.id AS customerId, c.created_at_ms AS createdAtMs,
+         settings.time_zone AS timeZone, s.plan, s.plan_version AS planVersion,
+         s.anchor_ms AS anchorMs, s.quantity
+       FROM customers c
+       LEFT JOIN customer_settings settings
+         ON settings.environment = c.environment AND settings.customer_id = c.id
+       LEFT JOIN subscriptions s ON s.id = (SELECT max(latest.id) FROM subscriptions latest
+         WHERE latest.environment = c.environment AND latest.customer_id = c.id)
+       WHERE c.environment = ? AND c.id IN (SELECT value FROM json_each(?))`,
+      JSON.stringify(ids),
+    );
   }
 
   async listCustomers(): Promise<CustomerRow[]> {
@@ -336,19 +361,22 @@ export class SqliteTransaction implements StoreTransaction {
     return row?.balance ?? 0;
   }
 
-  async addUsage(key: UsageTotalKey, quantity: number): Promise<void> {
-    this.#sql(
+  async addUsageTotals(totals: readonly { key: UsageTotalKey; quantity: number }[]) {
+    const statement = this.#sql(
       `INSERT INTO usage_totals (environment, customer_id, feature, period_start_ms,
        period_end_ms, used) VALUES (?, ?, ?, ?, ?, ?)
        ON CONFLICT DO UPDATE SET used = used + excluded.used`,
-    ).run(
-      this.environment,
-      key.customerId,
-      key.feature,
-      key.periodStartMs,
-      key.periodEndMs,
-      quantity,
     );
+    for (const { key, quantity } of totals) {
+      statement.run(
+        this.environment,
+        key.customerId,
+        key.feature,
+        key.periodStartMs,
+        key.periodEndMs,
+        quantity,
+      );
+    }
   }
 
   async getUsage(key: UsageTotalKey): Promise<number> {
@@ -362,31 +390,41 @@ export class SqliteTransaction implements StoreTransaction {
     return row?.used ?? 0;
   }
 
-  async hasUsageEvent(customerId: string, key: string): Promise<boolean> {
-    const row = this.#one<{ found: number }>(
-      `SELECT 1 AS found FROM usage_events WHERE environment = ? AND customer_id = ?
-       AND key = ?`,
-      customerId,
-      key,
+  /**
+   * One prepared statement run per event: SQLite runs in this process, so there is no round
+   * trip to save, and a multi-row INSERT measured no faster. A repeat of an earlier key in
+   * the list conflicts with the row just inserted and is skipped like any duplicate.
+   */
+  async insertUsageEvents(events: readonly NewUsageEvent[], receivedAtMs: number) {
+    const statement = this.#sql(
+      `INSERT INTO usage_events (environment, customer_id, key, feature, quantity, time_ms,
+       received_at_ms, credits_debited, credits_shortfall) VALUES (?, ?, ?, ?, ?, ?, ?, 0, 0)
+       ON CONFLICT DO NOTHING RETURNING sequence`,
     );
-    return row !== null;
+    return events.map((event) => {
+      const row = statement.get(
+        this.environment,
+        event.customerId,
+        event.key,
+        event.feature,
+        event.quantity,
+        event.timeMs,
+        receivedAtMs,
+      ) as { sequence: number } | undefined;
+      return row?.sequence ?? null;
+    });
   }
 
-  async insertUsageEvent(event: UsageEventRow): Promise<void> {
-    this.#sql(
-      `INSERT INTO usage_events (environment, customer_id, key, feature, quantity, time_ms,
-       received_at_ms, credits_debited, credits_shortfall) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)`,
-    ).run(
-      this.environment,
-      event.customerId,
-      event.key,
-      event.feature,
-      event.quantity,
-      event.timeMs,
-      event.receivedAtMs,
-      event.creditsDebited,
-      event.creditsShortfall,
-    );
+  async setUsageEventCredits(
+    customerId: string,
+    key: string,
+    credits: { debited: number; shortfall: number },
+  ): Promise<void> {
+    const result = this.#sql(
+      `UPDATE usage_events SET credits_debited = ?, credits_shortfall = ?
+       WHERE environment = ? AND customer_id = ? AND key = ?`,
+    ).run(credits.debited, credits.shortfall, this.environment, customerId, key);
+    if (result.changes !== 1) throw new Error(`usage event ${key} of ${customerId} not found`);
   }
 
   async usageWatermark(): Promise<number> {

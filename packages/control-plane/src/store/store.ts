@@ -35,6 +35,13 @@ export interface StoreTransaction {
    * locking several customers lock them in id order, which rules out deadlocks.
    */
   lockCustomer(id: string): Promise<CustomerRow | null>;
+  /**
+   * `lockCustomer` for several customers in one statement, locking in id order as the
+   * store sorts ids; returns the customers that exist, in that order.
+   */
+  lockCustomers(ids: readonly string[]): Promise<CustomerRow[]>;
+  /** What the usage periods of the customers depend on, in one read (`UsageAnchorRow`). */
+  listUsageAnchors(ids: readonly string[]): Promise<UsageAnchorRow[]>;
   /** Every customer of the environment, ordered by id. */
   listCustomers(): Promise<CustomerRow[]>;
 
@@ -88,12 +95,26 @@ export interface StoreTransaction {
   addToBalance(customerId: string, currency: string, delta: number): Promise<number>;
   getBalance(customerId: string, currency: string): Promise<number>;
 
-  addUsage(key: UsageTotalKey, quantity: number): Promise<void>;
+  /** Adds each quantity to its period's total; no key may appear twice in one call. */
+  addUsageTotals(totals: readonly { key: UsageTotalKey; quantity: number }[]): Promise<void>;
   getUsage(key: UsageTotalKey): Promise<number>;
 
-  /** True when (customer, key) was recorded before: the event is a duplicate. */
-  hasUsageEvent(customerId: string, key: string): Promise<boolean>;
-  insertUsageEvent(event: UsageEventRow): Promise<void>;
+  /**
+   * Records the events whose (customer, key) is new, in list order, with no round trip per
+   * event; their credits start at 0 (`setUsageEventCredits`). An event the store holds
+   * already, or that appeared earlier in the list, is a duplicate and writes nothing.
+   * Returns each event's sequence; null for a duplicate.
+   */
+  insertUsageEvents(
+    events: readonly NewUsageEvent[],
+    receivedAtMs: number,
+  ): Promise<(number | null)[]>;
+  /** Stores what a recorded credits event's debit charged and could not cover. */
+  setUsageEventCredits(
+    customerId: string,
+    key: string,
+    credits: { debited: number; shortfall: number },
+  ): Promise<void>;
   /** The sequence number of the latest usage event accepted; 0 when there is none. */
   usageWatermark(): Promise<number>;
 
@@ -123,6 +144,21 @@ export interface CustomerRow {
   id: string;
   externalId: string | null;
   createdAtMs: number;
+}
+
+/**
+ * A customer's creation, declared time zone and current subscription: all that a metered
+ * feature's usage period depends on (`usagePeriodOf` in `@tollgate/catalog`).
+ */
+export interface UsageAnchorRow {
+  customerId: string;
+  createdAtMs: number;
+  timeZone: string | null;
+  /** Null, like the fields after it, when the customer has no subscription. */
+  plan: string | null;
+  planVersion: number | null;
+  anchorMs: number | null;
+  quantity: number | null;
 }
 
 export interface SubscriptionRow {
@@ -199,6 +235,12 @@ export interface UsageTotalKey {
   periodStartMs: number;
   periodEndMs: number;
 }
+
+/** What a usage event brings; the store adds when it arrived and what it debited. */
+export type NewUsageEvent = Pick<
+  UsageEventRow,
+  'customerId' | 'key' | 'feature' | 'quantity' | 'timeMs'
+>;
 
 export interface UsageEventRow {
   customerId: string;

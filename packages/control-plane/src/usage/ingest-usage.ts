@@ -1,10 +1,11 @@
-import type { Catalog } from '@tollgate/catalog';
+import { usagePeriodOf } from '@tollgate/catalog';
+import type { AccountState, Catalog, FeatureDefinition, Period } from '@tollgate/catalog';
 import { debitCredits } from '../ledger/debit.js';
 import { rolloverCustomer } from '../ledger/rollover.js';
-import type { CustomerRow, StoreTransaction } from '../store/store.js';
+import type { StoreTransaction, UsageTotalKey } from '../store/store.js';
 import type { UsageEventInput } from './usage-batch.js';
 import { unknownCustomer } from './usage-batch.js';
-import { usagePeriodAt, usageTotalKey } from './usage-period.js';
+import { periodStateOf, usageTotalKey } from './usage-period.js';
 
 export interface IngestResult {
   accepted: number;
@@ -19,85 +20,153 @@ export interface IngestResult {
   fresh: boolean[];
 }
 
+interface IngestContext {
+  nowMs: number;
+  actor: string;
+}
+
 /**
- * Records a validated batch in the caller's transaction. Every customer is checked before
- * the first write, so an unknown one rejects the whole batch. Each event is deduplicated
- * by (customer, key): a duplicate is counted and writes nothing. Metered usage is added to
- * the period containing the event's time; credits usage is debited at `nowMs`, the instant
- * the control plane learns of it, in the currency's burn order.
+ * Records a validated batch in the caller's transaction, set by set rather than event by
+ * event, since a batch holds thousands of events:
+ *
+ * 1. lock every customer of the batch in one statement, in id order (an unknown one
+ *    rejects the batch before any write);
+ * 2. insert every event in one step; the store skips an event whose (customer, key) it
+ *    holds already, or that came earlier in the batch: that one is a duplicate and
+ *    writes nothing more;
+ * 3. add metered usage to the period holding each event's time, summed per period, one
+ *    write per (customer, feature, period);
+ * 4. bring the credits of customers with credits usage up to `nowMs`, then debit that
+ *    usage event by event at `nowMs`, the instant the control plane learns of it, in the
+ *    currency's burn order, and store what each debit charged.
  */
 export async function ingestUsage(
   tx: StoreTransaction,
   catalog: Catalog,
   events: readonly UsageEventInput[],
-  context: { nowMs: number; actor: string },
+  context: IngestContext,
 ): Promise<IngestResult> {
-  const customers = new Map<string, CustomerRow>();
-  // Customers are locked in id order, the order every multi-customer transaction uses.
-  const firstIndexes = new Map<string, number>();
-  events.forEach((event, index) => {
-    if (!firstIndexes.has(event.customer)) firstIndexes.set(event.customer, index);
-  });
-  for (const [id, index] of [...firstIndexes].sort(([left], [right]) => (left < right ? -1 : 1))) {
-    const customer = await tx.lockCustomer(id);
-    if (customer === null) throw unknownCustomer(index, id);
-    customers.set(id, customer);
-  }
-  for (const customer of customers.keys()) {
-    await rolloverCustomer(tx, catalog, customer, context.nowMs);
-  }
-
-  const result: IngestResult = { accepted: 0, duplicates: 0, sequences: [], fresh: [] };
-  for (const event of events) {
-    if (await tx.hasUsageEvent(event.customer, event.key)) {
-      result.duplicates += 1;
-      result.sequences.push(await tx.usageWatermark());
-      result.fresh.push(false);
-      continue;
-    }
-    const customer = customers.get(event.customer);
-    if (customer === undefined) throw new Error('customer was checked above');
-    const debit = await recordEvent(tx, catalog, customer, event, context);
-    await tx.insertUsageEvent({
+  await lockCustomers(tx, events);
+  const inserted = await tx.insertUsageEvents(
+    events.map((event) => ({
       customerId: event.customer,
       key: event.key,
       feature: event.feature.key,
       quantity: event.quantity,
       timeMs: event.timeMs,
-      receivedAtMs: context.nowMs,
-      creditsDebited: debit.debited,
-      creditsShortfall: debit.shortfall,
-    });
-    // Transactions are serialised, so the highest sequence is the one just inserted.
-    result.sequences.push(await tx.usageWatermark());
-    result.fresh.push(true);
-    result.accepted += 1;
-  }
-  return result;
+    })),
+    context.nowMs,
+  );
+  const fresh = events.filter((_event, index) => inserted[index] !== null);
+  await addMeteredUsage(tx, catalog, fresh);
+  await debitCreditsUsage(tx, catalog, fresh, context);
+
+  const duplicates = events.length - fresh.length;
+  // Only duplicates need the watermark: a fresh event's own sequence is the one to reach.
+  const watermark = duplicates === 0 ? 0 : await tx.usageWatermark();
+  return {
+    accepted: fresh.length,
+    duplicates,
+    sequences: inserted.map((sequence) => sequence ?? watermark),
+    fresh: inserted.map((sequence) => sequence !== null),
+  };
 }
 
-async function recordEvent(
+/** Locks the batch's customers; an unknown one rejects the batch before any write. */
+async function lockCustomers(tx: StoreTransaction, events: readonly UsageEventInput[]) {
+  const firstIndexes = new Map<string, number>();
+  events.forEach((event, index) => {
+    if (!firstIndexes.has(event.customer)) firstIndexes.set(event.customer, index);
+  });
+  const found = new Set((await tx.lockCustomers([...firstIndexes.keys()])).map((row) => row.id));
+  for (const [id, index] of firstIndexes) {
+    if (!found.has(id)) throw unknownCustomer(index, id);
+  }
+}
+
+/**
+ * Sums the fresh metered events per (customer, feature, period) and adds each sum once.
+ * What the periods depend on is read once for all the batch's customers.
+ */
+async function addMeteredUsage(
   tx: StoreTransaction,
   catalog: Catalog,
-  customer: CustomerRow,
-  event: UsageEventInput,
-  context: { nowMs: number; actor: string },
-): Promise<{ debited: number; shortfall: number }> {
-  const feature = event.feature;
-  if (feature.kind === 'metered') {
-    const period = await usagePeriodAt(tx, catalog, customer, feature, event.timeMs);
-    if (event.quantity > 0)
-      await tx.addUsage(usageTotalKey(customer.id, feature, period), event.quantity);
-    return { debited: 0, shortfall: 0 };
+  fresh: readonly UsageEventInput[],
+): Promise<void> {
+  const metered = fresh.filter((event) => event.feature.kind === 'metered' && event.quantity > 0);
+  if (metered.length === 0) return;
+  const ids = [...new Set(metered.map((event) => event.customer))];
+  const states = new Map<string, AccountState>();
+  for (const anchor of await tx.listUsageAnchors(ids)) {
+    states.set(anchor.customerId, periodStateOf(anchor));
   }
+  const periods = new PeriodCache();
+  const totals = new Map<string, { key: UsageTotalKey; quantity: number }>();
+  for (const event of metered) {
+    const state = states.get(event.customer);
+    if (state === undefined) throw new Error(`customer ${event.customer} was locked above`);
+    const period = periods.at(catalog, event.feature, state, event.timeMs);
+    const key = usageTotalKey(event.customer, event.feature, period);
+    const id = `${key.customerId}\u0000${key.feature}\u0000${key.periodStartMs}`;
+    const total = totals.get(id);
+    if (total === undefined) totals.set(id, { key, quantity: event.quantity });
+    else total.quantity += event.quantity;
+  }
+  await tx.addUsageTotals([...totals.values()]);
+}
 
+/**
+ * Charges the fresh credits events one by one, in batch order, after bringing each
+ * customer's credits up to `nowMs` (expiries before debits). Metered-only customers are
+ * not rolled over: their usage reads no balance.
+ */
+async function debitCreditsUsage(
+  tx: StoreTransaction,
+  catalog: Catalog,
+  fresh: readonly UsageEventInput[],
+  context: IngestContext,
+): Promise<void> {
+  const charged = fresh.filter((event) => event.feature.kind === 'credits');
+  for (const customer of new Set(charged.map((event) => event.customer))) {
+    await rolloverCustomer(tx, catalog, customer, context.nowMs);
+  }
+  for (const event of charged) await debitEvent(tx, catalog, event, context);
+}
+
+/**
+ * The usage periods found so far, per customer and feature. For one account state a
+ * feature's periods partition time (`usagePeriodOf` depends on the event time only
+ * through the period it falls in), so an event inside a period already found is in that
+ * period, and the time-zone arithmetic runs once per period rather than once per event.
+ */
+class PeriodCache {
+  readonly #found = new Map<string, Period | null>();
+
+  at(catalog: Catalog, feature: FeatureDefinition, state: AccountState, timeMs: number) {
+    const id = `${state.customerId}\u0000${feature.key}`;
+    const found = this.#found.get(id);
+    if (found === null) return null;
+    if (found !== undefined && found.startMs <= timeMs && timeMs < found.endMs) return found;
+    const period = usagePeriodOf(catalog, feature, state, timeMs);
+    this.#found.set(id, period);
+    return period;
+  }
+}
+
+/** Charges one credits event; the usage already happened, so it is never refused. */
+async function debitEvent(
+  tx: StoreTransaction,
+  catalog: Catalog,
+  event: UsageEventInput,
+  context: IngestContext,
+): Promise<void> {
+  const feature = event.feature;
   const currency = feature.currency === null ? undefined : catalog.currencies.get(feature.currency);
   const cost = event.quantity * feature.cost;
-  if (currency === undefined || cost === 0) return { debited: 0, shortfall: 0 };
-  // The usage already happened: it is charged as far as the limit allows, never refused.
+  if (currency === undefined || cost === 0) return;
   const { debit } = await debitCredits(
     tx,
-    { customerId: customer.id, currency, amount: cost, mode: 'record' },
+    { customerId: event.customer, currency, amount: cost, mode: 'record' },
     {
       atMs: context.nowMs,
       actor: context.actor,
@@ -105,5 +174,9 @@ async function recordEvent(
       idempotencyKey: event.key,
     },
   );
-  return { debited: debit?.debited ?? 0, shortfall: debit?.shortfall ?? 0 };
+  if (debit === null) return;
+  await tx.setUsageEventCredits(event.customer, event.key, {
+    debited: debit.debited,
+    shortfall: debit.shortfall,
+  });
 }

@@ -1,7 +1,7 @@
 import { resolveAccount, usagePeriodOf } from '@tollgate/catalog';
-import type { Catalog, FeatureDefinition, Period } from '@tollgate/catalog';
+import type { AccountState, Catalog, FeatureDefinition, Period } from '@tollgate/catalog';
 import { loadAccountState } from '../account-state.js';
-import type { CustomerRow, StoreTransaction } from '../store/store.js';
+import type { CustomerRow, StoreTransaction, UsageAnchorRow } from '../store/store.js';
 
 /**
  * The usage period of a metered feature that contains `atMs`, half-open `[start, end)`,
@@ -17,6 +17,36 @@ export async function usagePeriodAt(
   atMs: number,
 ): Promise<Period | null> {
   return usagePeriodOf(catalog, feature, await loadAccountState(tx, customer), atMs);
+}
+
+/**
+ * The account state a usage period needs, from one `listUsageAnchors` row, so that a usage
+ * batch reads it for all its customers at once. `usagePeriodOf` reads the time zone, the
+ * subscription's plan and anchor, and the creation instant; trials, add-ons, overrides and
+ * the lifecycle do not move a period, and are left empty.
+ */
+export function periodStateOf(anchor: UsageAnchorRow): AccountState {
+  const { plan, planVersion, anchorMs, quantity } = anchor;
+  const subscribed = plan !== null && planVersion !== null && anchorMs !== null;
+  return {
+    customerId: anchor.customerId,
+    createdAtMs: anchor.createdAtMs,
+    timeZone: anchor.timeZone,
+    subscription: subscribed
+      ? {
+          plan,
+          version: planVersion,
+          anchorMs,
+          quantity: quantity ?? 1,
+          pastDueSinceMs: null,
+          pausedAtMs: null,
+          cancelAtMs: null,
+        }
+      : null,
+    trial: null,
+    addons: [],
+    overrides: [],
+  };
 }
 
 /** The feature's usage period at `nowMs` and its resolved limit (null for unlimited). */
