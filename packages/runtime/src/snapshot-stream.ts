@@ -1,4 +1,5 @@
 import { setTimeout as sleep } from 'node:timers/promises';
+import { createParser } from 'eventsource-parser';
 import type { ControlPlaneClient } from './control-plane-client.js';
 import { channelNames, publish } from './diagnostics.js';
 import { streamError } from './snapshot-delta.js';
@@ -64,27 +65,22 @@ export class SnapshotStream {
     }
   }
 
-  /** Splits the body into events at blank lines; each `data:` line is one JSON object. */
+  /** Parses the body as server-sent events; each event's data is one JSON object. */
   async #read(body: AsyncIterable<Uint8Array>): Promise<void> {
     const decoder = new TextDecoder();
-    let buffered = '';
+    const pending: string[] = [];
+    const parser = createParser({
+      onEvent: (event) => pending.push(event.data),
+      onError: (error) => this.#failed(streamError(`malformed stream: ${error.message}`)),
+    });
     for await (const chunk of body) {
-      buffered += decoder.decode(chunk, { stream: true });
-      let end = buffered.indexOf('\n\n');
-      while (end >= 0) {
-        await this.#onEvent(buffered.slice(0, end));
-        buffered = buffered.slice(end + 2);
-        end = buffered.indexOf('\n\n');
-      }
+      parser.feed(decoder.decode(chunk, { stream: true }));
+      // Events are applied in order, one refresh at a time, before reading further.
+      while (pending.length > 0) await this.#onEvent(pending.shift()!);
     }
   }
 
-  async #onEvent(text: string): Promise<void> {
-    const data = text
-      .split('\n')
-      .filter((line) => line.startsWith('data:'))
-      .map((line) => line.slice(5).trim())
-      .join('');
+  async #onEvent(data: string): Promise<void> {
     if (data === '') return;
     const version = parseVersion(data);
     if (version === null) return this.#failed(streamError(`malformed event: ${data.slice(0, 80)}`));
