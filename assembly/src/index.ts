@@ -3,8 +3,9 @@
 // know. Amounts cross the boundary as f64 (exact up to 2^53 − 1) and are i64 inside.
 //
 // Loading: the host calls tg_stage(byteLength, customers, features, currencies), copies
-// the snapshot bytes to the returned pointer, then calls tg_load(). A failed load leaves
-// the active snapshot and its accounting serving.
+// the snapshot bytes to the returned pointer, then calls tg_load(); or, to keep deciding
+// meanwhile, tg_load_step(budget) until it answers 0 and then tg_activate(). A failed
+// load leaves the active snapshot and its accounting serving.
 //
 // Deciding: the host writes the customer id's UTF-8 bytes into tg_id_buffer() and calls
 // tg_customer_handle(length) for a handle (−1 when unknown; valid until the next load),
@@ -19,7 +20,7 @@ import { findCustomer } from './lookup';
 import { ID_BYTES_MAX, FORMAT_VERSION } from './layout';
 
 /** Bumped whenever an export's meaning or a buffer layout changes. */
-const ABI_VERSION: u32 = 1;
+const ABI_VERSION: u32 = 2;
 
 export function tg_abi_version(): u32 {
   return ABI_VERSION;
@@ -59,6 +60,16 @@ export function tg_stage(byteLength: u32, customers: u32, features: u32, currenc
 
 export function tg_load(): i32 {
   return S.loadStaged();
+}
+
+/** Checks up to `budget` rows of the staged snapshot; 8 while more remain, 0 when done. */
+export function tg_load_step(budget: u32): i32 {
+  return S.loadStep(budget);
+}
+
+/** Makes the snapshot tg_load_step finished checking active, in constant time. */
+export function tg_activate(): i32 {
+  return S.activate();
 }
 
 export function tg_snapshot_version(): f64 {

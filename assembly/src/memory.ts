@@ -81,10 +81,9 @@ export function stagingAccounts(): usize {
   return stagingStart + ((<usize>stagingLength + 7) & ~(<usize>7));
 }
 
-/** Makes the staged region the active one and zeroes its accounting. */
+/** Makes the staged region the active one; its accounting was zeroed while checking. */
 export function activateStaging(): void {
   const accounts = stagingAccounts();
-  memory.fill(accounts, 0, <usize>stagingAccountsBytes);
   activeStart = stagingStart;
   activeEnd = accounts + <usize>stagingAccountsBytes;
   stagingStart = 0;

@@ -32,3 +32,4 @@ export const LOAD_UNSUPPORTED = 4;
 export const LOAD_BAD_SECTIONS = 5;
 export const LOAD_STAGING_MISMATCH = 6;
 export const LOAD_BAD_VALUE = 7;
+export const LOAD_IN_PROGRESS = 8;

@@ -44,21 +44,105 @@ export function stageSnapshot(
   stagedCustomers = customers;
   stagedFeatures = features;
   stagedCurrencies = currencies;
+  phase = PHASE_HEADER;
+  cursor = 0;
   return M.stage(byteLength, accountsBytes);
 }
 
-/** Validates the staged snapshot and, when sound, makes it active. Returns a LOAD_ code. */
-export function loadStaged(): i32 {
-  if (M.stagingStart == 0) return R.LOAD_NOT_STAGED;
-  const base = M.stagingStart;
-  const status = checkHeader(base, M.stagingLength);
-  if (status != R.LOAD_OK) return status;
-  if (!checkCatalog(base) || !checkCustomers(base) || !checkRows(base) || !checkSeats(base)) {
-    return R.LOAD_BAD_VALUE;
-  }
+// A staged snapshot is checked in phases, each a loop over one section that can stop after
+// any row and resume at `cursor`. The host calls tg_load_step with a row budget between
+// decisions, so checking a million customers never stops decisions for long, then
+// tg_activate, which only swaps pointers: the accounting is zeroed by the last phase.
+const PHASE_HEADER = 0;
+const PHASE_CUSTOMERS = 1;
+const PHASE_SLOTS = 2;
+const PHASE_ENTITLEMENTS = 3;
+const PHASE_BALANCES = 4;
+const PHASE_SEATS = 5;
+const PHASE_ZERO = 6;
+const PHASE_CHECKED = 7;
+// Bytes of accounting zeroed per unit of budget, about the cost of checking one row.
+const ZERO_BYTES_PER_UNIT: u64 = 64;
 
+let phase = PHASE_HEADER;
+let cursor: u64 = 0;
+
+/**
+ * Checks up to `budget` rows of the staged snapshot. Returns LOAD_IN_PROGRESS while work
+ * remains, LOAD_OK once every check passed, or the LOAD_ code of the first failure, after
+ * which the staging is dropped and the active snapshot keeps serving.
+ */
+export function loadStep(budget: u32): i32 {
+  if (M.stagingStart == 0) return R.LOAD_NOT_STAGED;
+  if (phase == PHASE_CHECKED) return R.LOAD_OK;
+  const status = runPhase(M.stagingStart, <u64>budget);
+  if (status != R.LOAD_OK && status != R.LOAD_IN_PROGRESS) M.stagingStart = 0;
+  return status;
+}
+
+function runPhase(base: usize, budget: u64): i32 {
+  if (phase == PHASE_HEADER) {
+    const status = checkHeader(base, M.stagingLength);
+    if (status != R.LOAD_OK) return status;
+    if (!checkCatalog(base)) return R.LOAD_BAD_VALUE;
+    return advance(PHASE_CUSTOMERS);
+  }
+  const total = phaseLength(base);
+  const end = total - cursor < budget ? total : cursor + budget;
+  if (!checkRange(base, cursor, end)) return R.LOAD_BAD_VALUE;
+  cursor = end;
+  if (cursor < total) return R.LOAD_IN_PROGRESS;
+  return advance(phase + 1);
+}
+
+function advance(next: i32): i32 {
+  phase = next;
+  cursor = 0;
+  return phase == PHASE_CHECKED ? R.LOAD_OK : R.LOAD_IN_PROGRESS;
+}
+
+/** How many units the current phase has: rows, slots, or 64-byte blocks to zero. */
+function phaseLength(base: usize): u64 {
+  const customers = <u64>load<u32>(base, L.H_CUSTOMER_COUNT);
+  if (phase == PHASE_CUSTOMERS) return customers;
+  if (phase == PHASE_SLOTS) return <u64>load<u32>(base, L.H_INDEX_SLOT_COUNT);
+  if (phase == PHASE_ENTITLEMENTS) return customers * load<u32>(base, L.H_FEATURE_COUNT);
+  if (phase == PHASE_BALANCES) return customers * load<u32>(base, L.H_CURRENCY_COUNT);
+  if (phase == PHASE_SEATS) return <u64>load<u32>(base, L.H_SEAT_COUNT);
+  return (M.stagingAccountsBytes + ZERO_BYTES_PER_UNIT - 1) / ZERO_BYTES_PER_UNIT;
+}
+
+function checkRange(base: usize, from: u64, to: u64): bool {
+  if (phase == PHASE_CUSTOMERS) return checkCustomers(base, <u32>from, <u32>to);
+  if (phase == PHASE_SLOTS) return checkSlots(base, <u32>from, <u32>to);
+  if (phase == PHASE_ENTITLEMENTS) return checkEntitlements(base, <usize>from, <usize>to);
+  if (phase == PHASE_BALANCES) return checkBalances(base, <usize>from, <usize>to);
+  if (phase == PHASE_SEATS) return checkSeats(base, <u32>from, <u32>to);
+  zeroAccounts(from, to);
+  return true;
+}
+
+function zeroAccounts(from: u64, to: u64): void {
+  const start = from * ZERO_BYTES_PER_UNIT;
+  const end = to * ZERO_BYTES_PER_UNIT;
+  const limit = end < M.stagingAccountsBytes ? end : M.stagingAccountsBytes;
+  memory.fill(M.stagingAccounts() + <usize>start, 0, <usize>(limit - start));
+}
+
+/** Checks the whole staged snapshot at once and, when sound, makes it active. */
+export function loadStaged(): i32 {
+  let status = loadStep(<u32>-1);
+  while (status == R.LOAD_IN_PROGRESS) status = loadStep(<u32>-1);
+  return status == R.LOAD_OK ? activate() : status;
+}
+
+/** Makes a fully checked staged snapshot active: pointer swaps only, no pass over rows. */
+export function activate(): i32 {
+  if (M.stagingStart == 0 || phase != PHASE_CHECKED) return R.LOAD_NOT_STAGED;
+  const base = M.stagingStart;
   const accounts = M.stagingAccounts();
   M.activateStaging();
+  phase = PHASE_HEADER;
   snapshotBase = base;
   snapshotVersion = load<i64>(base, L.H_SNAPSHOT_VERSION);
   createdAtMs = load<i64>(base, L.H_CREATED_AT_MS);
@@ -162,29 +246,30 @@ function checkCatalog(base: usize): bool {
   return true;
 }
 
-function checkCustomers(base: usize): bool {
-  const customers = load<u32>(base, L.H_CUSTOMER_COUNT);
+function checkCustomers(base: usize, from: u32, to: u32): bool {
   const recordsAt = base + load<u32>(base, L.H_CUSTOMERS);
-  for (let index: u32 = 0; index < customers; index++) {
+  for (let index = from; index < to; index++) {
     const record = recordsAt + index * L.CUSTOMER_RECORD_SIZE;
     if (!isStringInBounds(base, record)) return false;
     if (!isCount(load<i64>(record, L.C_NEXT_CHANGE_AT_MS))) return false;
   }
-  // A slot may only name a record that exists; lookups then never read out of bounds.
-  const slots = load<u32>(base, L.H_INDEX_SLOT_COUNT);
+  return true;
+}
+
+/** A slot may only name a record that exists; lookups then never read out of bounds. */
+function checkSlots(base: usize, from: u32, to: u32): bool {
+  const customers = load<u32>(base, L.H_CUSTOMER_COUNT);
   const slotsAt = base + load<u32>(base, L.H_INDEX);
-  for (let slot: u32 = 0; slot < slots; slot++) {
+  for (let slot = from; slot < to; slot++) {
     if (load<u32>(slotsAt + slot * L.INDEX_SLOT_SIZE) > customers) return false;
   }
   return true;
 }
 
 /** Amounts must be safe integers so that the f64 boundary is exact. */
-function checkRows(base: usize): bool {
-  const customers = <usize>load<u32>(base, L.H_CUSTOMER_COUNT);
-  const entitlementRows = customers * load<u32>(base, L.H_FEATURE_COUNT);
+function checkEntitlements(base: usize, from: usize, to: usize): bool {
   const entitlementsStart = base + load<u32>(base, L.H_ENTITLEMENTS);
-  for (let index: usize = 0; index < entitlementRows; index++) {
+  for (let index = from; index < to; index++) {
     const row = entitlementsStart + index * L.ENTITLEMENT_ROW_SIZE;
     if (load<u8>(row, L.E_ACCESS) > 1 || load<u8>(row, L.E_BEHAVIOR) > 1) return false;
     const limit = load<i64>(row, L.E_LIMIT);
@@ -193,9 +278,12 @@ function checkRows(base: usize): bool {
       return false;
     }
   }
-  const balanceRows = customers * load<u32>(base, L.H_CURRENCY_COUNT);
+  return true;
+}
+
+function checkBalances(base: usize, from: usize, to: usize): bool {
   const balancesStart = base + load<u32>(base, L.H_BALANCES);
-  for (let index: usize = 0; index < balanceRows; index++) {
+  for (let index = from; index < to; index++) {
     const row = balancesStart + index * L.BALANCE_ROW_SIZE;
     const balance = load<i64>(row, L.B_BALANCE);
     if (balance < -AMOUNT_MAX || balance > AMOUNT_MAX || load<u8>(row, L.B_BEHAVIOR) > 1) {
@@ -206,11 +294,10 @@ function checkRows(base: usize): bool {
 }
 
 /** Seat rows must name an existing customer and a user id inside the string section. */
-function checkSeats(base: usize): bool {
+function checkSeats(base: usize, from: u32, to: u32): bool {
   const customers = load<u32>(base, L.H_CUSTOMER_COUNT);
-  const seats = load<u32>(base, L.H_SEAT_COUNT);
   const rowsAt = base + load<u32>(base, L.H_SEATS);
-  for (let index: u32 = 0; index < seats; index++) {
+  for (let index = from; index < to; index++) {
     const row = rowsAt + <usize>index * L.SEAT_ROW_SIZE;
     if (load<u32>(row) >= customers || load<u32>(row, L.S_RESERVED) != 0) return false;
     if (!isStringInBounds(base, row + L.S_USER)) return false;

@@ -37,6 +37,10 @@ export const errorCatalog = {
   TOLLGATE_ERR_SNAPSHOT_CORRUPT: { status: 500, title: 'The snapshot failed verification' },
   TOLLGATE_ERR_SNAPSHOT_UNSUPPORTED: { status: 500, title: 'Unsupported snapshot format' },
   TOLLGATE_ERR_SNAPSHOT_OLDER: { status: 409, title: 'The snapshot is older than the one held' },
+  TOLLGATE_ERR_SNAPSHOT_SUPERSEDED: {
+    status: 409,
+    title: 'A newer snapshot load replaced this one before it finished',
+  },
   TOLLGATE_ERR_ABI_MISMATCH: { status: 500, title: 'The Wasm evaluator ABI does not match' },
   TOLLGATE_ERR_QUANTITY_FUNCTION: { status: 500, title: 'The quantity function misbehaved' },
   TOLLGATE_ERR_RESERVATION_NOT_FOUND: { status: 404, title: 'No such reservation' },

@@ -2,7 +2,7 @@ import { TollgateError } from '@tollgate/core';
 import { ID_BYTES_MAX, SNAPSHOT_FORMAT_VERSION } from '@tollgate/snapshot';
 
 /** The ABI this host speaks; `assembly/src/index.ts` exports the same number. */
-export const ABI_VERSION = 1;
+export const ABI_VERSION = 2;
 
 /** The exports of the evaluator module, as `assembly/src/index.ts` declares them. */
 export interface EvaluatorExports {
@@ -17,6 +17,8 @@ export interface EvaluatorExports {
   tg_batch_buffer(part: number): number;
   tg_stage(byteLength: number, customers: number, features: number, currencies: number): number;
   tg_load(): number;
+  tg_load_step(budget: number): number;
+  tg_activate(): number;
   tg_snapshot_version(): number;
   tg_created_at_ms(): number;
   tg_usage_watermark(): number;
@@ -39,6 +41,8 @@ const requiredFunctions = [
   'tg_batch_buffer',
   'tg_stage',
   'tg_load',
+  'tg_load_step',
+  'tg_activate',
   'tg_snapshot_version',
   'tg_created_at_ms',
   'tg_usage_watermark',
@@ -93,9 +97,13 @@ const loadStatusDetail = [
   'section bounds out of range',
   'counts differ from the staged counts',
   'a row holds a value out of range',
+  'checks still in progress',
 ];
 
+export const LOAD_OK = 0;
 export const LOAD_UNSUPPORTED = 4;
+/** `tg_load_step` answers this while rows remain to be checked. */
+export const LOAD_IN_PROGRESS = 8;
 
 /** The coded error for a failed `tg_load`. */
 export function loadError(status: number): TollgateError {

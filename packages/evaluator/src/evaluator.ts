@@ -1,5 +1,10 @@
 import type { Decision } from '@tollgate/core';
 
+export interface LoadInStepsOptions {
+  /** The longest stretch of loading work between two turns of the event loop. Default 1. */
+  sliceMs?: number;
+}
+
 /**
  * The decision engine over one loaded snapshot plus the consumption and holds recorded
  * locally since that snapshot. Two implementations share these semantics exactly: the
@@ -16,6 +21,11 @@ export interface Evaluator {
    * accounting starts from zero; the caller re-applies what the new snapshot lacks.
    */
   load(bytes: Uint8Array): void;
+  /**
+   * Loads as `load` does, with turns of the event loop between slices of the work, so
+   * that decisions go on while a large snapshot is checked; the swap is one step.
+   */
+  loadInSteps(bytes: Uint8Array, options?: LoadInStepsOptions): Promise<void>;
   /** 0 before the first load. */
   readonly snapshotVersion: number;
   readonly usageWatermark: number;

@@ -13,7 +13,7 @@
  * if (!decision.allowed) console.log(decision.reasonName, decision.remaining);
  * ```
  */
-export type { Evaluator } from './evaluator.js';
+export type { Evaluator, LoadInStepsOptions } from './evaluator.js';
 /** The handle-based fast path both evaluators offer. */
 export type { HandleEvaluator } from './handles.js';
 /** The Wasm evaluator, its factory and options. */

@@ -4,14 +4,18 @@ import type { Decision, Reason } from '@tollgate/core';
 import { debugWasmPath, releaseWasmPath } from '@tollgate/assembly';
 import {
   CUSTOMER_RECORD_SIZE,
+  checksumInSlices,
   decodeCatalog,
   decodeSeatHolders,
   verifySnapshot,
 } from '@tollgate/snapshot';
+import type { SnapshotCatalog, SnapshotHeader } from '@tollgate/snapshot';
 import { Operation, makeDecision } from './amounts.js';
-import { assertEvaluatorAbi, loadError } from './abi.js';
+import { LOAD_IN_PROGRESS, LOAD_OK, assertEvaluatorAbi, loadError } from './abi.js';
 import type { EvaluatorExports } from './abi.js';
+import type { LoadInStepsOptions } from './evaluator.js';
 import type { HandleEvaluator } from './handles.js';
+import { Slicer } from './slices.js';
 
 export interface WasmEvaluatorOptions {
   /** Use the debug build: assertions on, slower. Default false. */
@@ -21,6 +25,16 @@ export interface WasmEvaluatorOptions {
 }
 
 const encoder = new TextEncoder();
+
+/** What the host keeps of a snapshot beside the module. */
+interface HostCatalog {
+  features: SnapshotCatalog['features'];
+  seats: Map<string, Set<string>>;
+}
+
+// Work per step of a sliced load, each well under a millisecond on the reference machine.
+const COPY_BYTES_PER_STEP = 1 << 20;
+const CHECK_ROWS_PER_STEP = 8192;
 
 /** Compiled modules by path: compiling once lets many evaluators start cheaply. */
 const modules = new Map<string, Promise<WebAssembly.Module>>();
@@ -78,6 +92,8 @@ export class WasmEvaluator implements HandleEvaluator {
   /** Where the active snapshot's customer records start in linear memory; 0 before. */
   #customersAt = 0;
   #snapshotVersion = 0;
+  /** Bumped by every load, so that a sliced load overtaken by another one gives up. */
+  #loadGeneration = 0;
 
   /** Checks the ABI of `exports` first; prefer `createWasmEvaluator`. */
   constructor(exports: WebAssembly.Exports) {
@@ -108,28 +124,88 @@ export class WasmEvaluator implements HandleEvaluator {
   }
 
   load(bytes: Uint8Array): void {
+    this.#loadGeneration += 1;
     // The checksum and the catalog are checked here, before anything is staged, so a
     // failure leaves the active snapshot untouched; tg_load then checks the structure.
     const header = verifySnapshot(bytes);
+    const catalog = this.#decodeHost(bytes, header);
+    const stagedAt = this.#stage(bytes, header);
+    this.#bytes.set(bytes, stagedAt);
+    const status = this.#exports.tg_load();
+    if (status !== LOAD_OK) throw loadError(status);
+    this.#adopt(header, catalog, stagedAt);
+  }
+
+  /**
+   * Loads as `load` does, but in slices of at most about `sliceMs` of work with a turn of
+   * the event loop between them: the checksum, the copy into linear memory and the
+   * structural checks all run while the active snapshot keeps answering, and the swap
+   * itself takes constant time. A load started meanwhile abandons this one, which then
+   * rejects with `TOLLGATE_ERR_SNAPSHOT_SUPERSEDED`.
+   *
+   * @example
+   * ```ts
+   * await evaluator.loadInSteps(await readFile('snapshot.bin'), { sliceMs: 1 });
+   * ```
+   */
+  async loadInSteps(bytes: Uint8Array, options: LoadInStepsOptions = {}): Promise<void> {
+    const generation = ++this.#loadGeneration;
+    const slicer = new Slicer(options.sliceMs ?? 1, () => {
+      if (generation !== this.#loadGeneration) throw superseded();
+    });
+    const header = verifySnapshot(bytes, await checksumInSlices(bytes, slicer.pause));
+    const catalog = this.#decodeHost(bytes, header);
+    await slicer.pause();
+    const stagedAt = this.#stage(bytes, header);
+    for (let at = 0; at < bytes.length; at += COPY_BYTES_PER_STEP) {
+      await slicer.pause();
+      // A decision never grows memory, but refreshing the view costs nothing when it did not.
+      this.#refreshViews();
+      this.#bytes.set(bytes.subarray(at, at + COPY_BYTES_PER_STEP), stagedAt + at);
+    }
+    let status = this.#exports.tg_load_step(CHECK_ROWS_PER_STEP);
+    while (status === LOAD_IN_PROGRESS) {
+      await slicer.pause();
+      status = this.#exports.tg_load_step(CHECK_ROWS_PER_STEP);
+    }
+    if (status !== LOAD_OK) throw loadError(status);
+    const activated = this.#exports.tg_activate();
+    if (activated !== LOAD_OK) throw loadError(activated);
+    this.#adopt(header, catalog, stagedAt);
+  }
+
+  /** What the host keeps of a snapshot beside the module: feature keys and seat holders. */
+  #decodeHost(bytes: Uint8Array, header: SnapshotHeader): HostCatalog {
     const { features } = decodeCatalog(bytes, header);
-    const seatHolders = decodeSeatHolders(bytes, header);
+    return { features, seats: decodeSeatHolders(bytes, header) };
+  }
+
+  /** Reserves the staging region for `bytes` and returns where to copy them. */
+  #stage(bytes: Uint8Array, header: SnapshotHeader): number {
     const { customerCount, featureCount, currencyCount } = header;
-    const exports = this.#exports;
-    const stagedAt = exports.tg_stage(bytes.length, customerCount, featureCount, currencyCount);
+    const stagedAt = this.#exports.tg_stage(
+      bytes.length,
+      customerCount,
+      featureCount,
+      currencyCount,
+    );
     if (stagedAt === 0) {
       throw new TollgateError('TOLLGATE_ERR_INTERNAL', 'the evaluator is out of memory', {
         detail: `tg_stage refused ${bytes.length} bytes`,
       });
     }
     this.#refreshViews();
-    this.#bytes.set(bytes, stagedAt);
-    const status = exports.tg_load();
-    if (status !== 0) throw loadError(status);
+    return stagedAt;
+  }
 
-    this.#featureIndexByKey = new Map(features.map((feature, index) => [feature.key, index]));
-    this.#seatHolders = seatHolders;
+  /** Switches the host's view to the snapshot the module has just made active. */
+  #adopt(header: SnapshotHeader, catalog: HostCatalog, stagedAt: number): void {
+    this.#featureIndexByKey = new Map(
+      catalog.features.map((feature, index) => [feature.key, index]),
+    );
+    this.#seatHolders = catalog.seats;
     this.#customersAt = stagedAt + header.sections.customers;
-    this.#snapshotVersion = exports.tg_snapshot_version();
+    this.#snapshotVersion = this.#exports.tg_snapshot_version();
   }
 
   holdsSeat(customerId: string, userId: string): boolean {
@@ -251,6 +327,13 @@ export class WasmEvaluator implements HandleEvaluator {
     this.#resultInts = new Int32Array(buffer, this.#resultAt, 2);
     this.#resultFloats = new Float64Array(buffer, this.#resultAt, 6);
   }
+}
+
+function superseded(): TollgateError {
+  return new TollgateError(
+    'TOLLGATE_ERR_SNAPSHOT_SUPERSEDED',
+    'a newer snapshot load replaced this one before it finished',
+  );
 }
 
 /** An index the module can take as i32: anything else becomes −1, which means unknown. */

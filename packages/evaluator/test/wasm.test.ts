@@ -39,7 +39,10 @@ describe('assertEvaluatorAbi', () => {
   });
 
   it('refuses a module with another ABI version', async () => {
-    const patched = { ...(await rawExports(releaseWasmPath)), tg_abi_version: () => 2 };
+    const patched = {
+      ...(await rawExports(releaseWasmPath)),
+      tg_abi_version: () => ABI_VERSION + 1,
+    };
     expect(codeOf(() => assertEvaluatorAbi(patched))).toBe('TOLLGATE_ERR_ABI_MISMATCH');
     expect(codeOf(() => new WasmEvaluator(patched))).toBe('TOLLGATE_ERR_ABI_MISMATCH');
   });

@@ -84,6 +84,23 @@ export function checksumOf(bytes: Uint8Array): number {
   return crc32(bytes.subarray(Header.checksum + 4), before);
 }
 
+/**
+ * `checksumOf` computed `sliceBytes` at a time, awaiting `pause()` between slices, so a
+ * large snapshot can be checked while the event loop keeps answering requests.
+ */
+export async function checksumInSlices(
+  bytes: Uint8Array,
+  pause: () => Promise<void>,
+  sliceBytes = 1 << 20,
+): Promise<number> {
+  let checksum = crc32(bytes.subarray(0, Math.min(Header.checksum, bytes.length)));
+  for (let at = Header.checksum + 4; at < bytes.length; at += sliceBytes) {
+    await pause();
+    checksum = crc32(bytes.subarray(at, Math.min(at + sliceBytes, bytes.length)), checksum);
+  }
+  return checksum;
+}
+
 export function corrupt(message: string, detail?: string): TollgateError {
   return new TollgateError('TOLLGATE_ERR_SNAPSHOT_CORRUPT', `snapshot corrupt: ${message}`, {
     detail: detail ?? message,
@@ -93,9 +110,10 @@ export function corrupt(message: string, detail?: string): TollgateError {
 /**
  * Checks the header, the checksum and the section bounds without decoding the rows, and
  * returns the header. Throws `TOLLGATE_ERR_SNAPSHOT_UNSUPPORTED` for another format
- * version and `TOLLGATE_ERR_SNAPSHOT_CORRUPT` for anything else that is wrong.
+ * version and `TOLLGATE_ERR_SNAPSHOT_CORRUPT` for anything else that is wrong. A caller
+ * that computed the checksum already (`checksumInSlices`) passes it as `computed`.
  */
-export function verifySnapshot(bytes: Uint8Array): SnapshotHeader {
+export function verifySnapshot(bytes: Uint8Array, computed?: number): SnapshotHeader {
   if (bytes.length < HEADER_SIZE) throw corrupt('truncated', `${bytes.length} bytes`);
   const view = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength);
   if (view.getUint32(Header.magic, true) !== SNAPSHOT_MAGIC) throw corrupt('bad magic');
@@ -115,7 +133,7 @@ export function verifySnapshot(bytes: Uint8Array): SnapshotHeader {
     throw corrupt('truncated', `header says ${totalLength} bytes, received ${bytes.length}`);
   }
   const checksum = view.getUint32(Header.checksum, true);
-  if (checksumOf(bytes) !== checksum) throw corrupt('checksum mismatch');
+  if ((computed ?? checksumOf(bytes)) !== checksum) throw corrupt('checksum mismatch');
 
   const header = readHeaderFields(view, formatVersion, totalLength, checksum);
   verifySections(header);

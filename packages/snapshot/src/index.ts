@@ -26,6 +26,8 @@ export { decodeSnapshot, decodeCatalog, decodeSeatHolders } from './decode.js';
 export type { SnapshotCatalog } from './decode.js';
 /** Checks magic, format version, length, checksum and section bounds; returns the header. */
 export { verifySnapshot, planSections } from './header.js';
+/** The checksum of a snapshot computed a slice at a time, for loads that must not pause. */
+export { checksumInSlices } from './header.js';
 export type { SnapshotHeader, SnapshotSections, SnapshotCounts } from './header.js';
 /** The hash of the customer index, shared with the Wasm evaluator. */
 export { fnv1a32 } from './hash.js';
