@@ -152,10 +152,16 @@ async function loadJson(path: string, customerCount: number): Promise<LoadMeasur
 
 /**
  * Decisions run back to back, yielding to the event loop after every few, while the
- * next snapshot is read asynchronously and loaded: the longest gap between two answered
- * decisions is the pause a request would have seen.
+ * next snapshot is read asynchronously and loaded — in one call (`load`) or in slices
+ * (`loadInSteps`): the longest gap between two answered decisions is the pause a request
+ * would have seen.
  */
-async function swapUnderLoad(first: string, second: string, customerCount: number) {
+async function swapUnderLoad(
+  first: string,
+  second: string,
+  customerCount: number,
+  method: 'whole' | 'steps',
+) {
   const wasm = await createWasmEvaluator();
   wasm.load(readFileSync(first));
   const tokens = wasm.featureIndex('ai_tokens');
@@ -172,7 +178,8 @@ async function swapUnderLoad(first: string, second: string, customerCount: numbe
     const bytes = await readFile(second);
     loadPhase.readMs = performance.now() - start;
     const loadStart = performance.now();
-    wasm.load(bytes);
+    if (method === 'steps') await wasm.loadInSteps(bytes, { sliceMs: 0.5 });
+    else wasm.load(bytes);
     loadPhase.loadMs = performance.now() - loadStart;
     swapping = false;
   })();
@@ -233,6 +240,7 @@ childMain(async (args) => {
   if (mode === 'write-json') return writeJson(path, customerCount);
   if (mode === 'json') return loadJson(path, customerCount);
   if (mode === 'profile') return profileLoad(path);
-  if (mode === 'swap') return swapUnderLoad(path, second!, customerCount);
+  if (mode === 'swap') return swapUnderLoad(path, second!, customerCount, 'whole');
+  if (mode === 'swap-steps') return swapUnderLoad(path, second!, customerCount, 'steps');
   throw new Error(`unknown mode ${mode}`);
 });

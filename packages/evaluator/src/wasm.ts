@@ -33,8 +33,8 @@ interface HostCatalog {
 }
 
 // Work per step of a sliced load, each well under a millisecond on the reference machine.
-const COPY_BYTES_PER_STEP = 1 << 20;
-const CHECK_ROWS_PER_STEP = 8192;
+const COPY_BYTES_PER_STEP = 1 << 18;
+const CHECK_ROWS_PER_STEP = 2048;
 
 /** Compiled modules by path: compiling once lets many evaluators start cheaply. */
 const modules = new Map<string, Promise<WebAssembly.Module>>();

@@ -91,7 +91,7 @@ export function checksumOf(bytes: Uint8Array): number {
 export async function checksumInSlices(
   bytes: Uint8Array,
   pause: () => Promise<void>,
-  sliceBytes = 1 << 20,
+  sliceBytes = 1 << 18,
 ): Promise<number> {
   let checksum = crc32(bytes.subarray(0, Math.min(Header.checksum, bytes.length)));
   for (let at = Header.checksum + 4; at < bytes.length; at += sliceBytes) {
