@@ -226,8 +226,23 @@ export class WasmEvaluator implements HandleEvaluator {
 
   customerHandle(customerId: string): number {
     this.#refreshViews();
+    const length = customerId.length;
+    // An id longer than the buffer is longer than any id a snapshot holds.
+    if (length > this.#idBytesMax) return -1;
+    // Identifiers are ASCII: copying char codes is about twice as fast as TextEncoder
+    // on a fresh string, which is most of what a decision by id costs.
+    const idBytes = this.#idBytes;
+    for (let index = 0; index < length; index++) {
+      const code = customerId.charCodeAt(index);
+      if (code > 0x7f) return this.#encodedHandle(customerId);
+      idBytes[index] = code;
+    }
+    return this.#exports.tg_customer_handle(length);
+  }
+
+  /** The handle of an id with non-ASCII characters, which no identifier has but may be asked. */
+  #encodedHandle(customerId: string): number {
     const { read, written } = encoder.encodeInto(customerId, this.#idBytes);
-    // An id that does not fit the buffer is longer than any id a snapshot holds.
     if (read !== customerId.length) return -1;
     return this.#exports.tg_customer_handle(written);
   }
