@@ -28,6 +28,11 @@ const budgets: Record<SuiteName, { full: number; quick: number; run: () => Promi
   usage: { full: 50, quick: 20, run: async () => (await import('./suites/usage.js')).runUsage },
   ledger: { full: 45, quick: 15, run: async () => (await import('./suites/ledger.js')).runLedger },
   peers: { full: 25, quick: 15, run: async () => (await import('./suites/peers.js')).runPeers },
+  freshness: {
+    full: 30,
+    quick: 15,
+    run: async () => (await import('./suites/freshness.js')).runFreshness,
+  },
 };
 
 async function main(): Promise<void> {

@@ -14,6 +14,7 @@ export const suiteNames = [
   'usage',
   'ledger',
   'peers',
+  'freshness',
 ] as const;
 
 export type SuiteName = (typeof suiteNames)[number];
