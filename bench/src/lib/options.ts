@@ -1,3 +1,5 @@
+import { parseArgs } from 'node:util';
+
 /** The command line of `npm run bench -- [--quick] [suite ...]`. */
 export interface RunOptions {
   quick: boolean;
@@ -19,20 +21,24 @@ export const suiteNames = [
 
 export type SuiteName = (typeof suiteNames)[number];
 
+/** Parses the arguments with Node's own `util.parseArgs`; positionals name suites. */
 export function parseOptions(argv: readonly string[]): RunOptions {
-  const options: RunOptions = { quick: false, suites: [], write: true };
-  for (const arg of argv) {
-    if (arg === '--quick') options.quick = true;
-    else if (arg === '--no-write') options.write = false;
-    else if ((suiteNames as readonly string[]).includes(arg)) options.suites.push(arg);
-    else {
-      throw new Error(
-        `unknown argument ${arg}; suites: ${suiteNames.join(', ')}; --quick, --no-write`,
-      );
+  const { values, positionals } = parseArgs({
+    args: [...argv],
+    options: { quick: { type: 'boolean', default: false }, write: { type: 'boolean' } },
+    allowPositionals: true,
+    allowNegative: true,
+  });
+  for (const name of positionals) {
+    if (!(suiteNames as readonly string[]).includes(name)) {
+      throw new Error(`unknown suite ${name}; suites: ${suiteNames.join(', ')}`);
     }
   }
-  if (options.suites.length === 0) options.suites = [...suiteNames];
-  return options;
+  return {
+    quick: values.quick === true,
+    suites: positionals.length === 0 ? [...suiteNames] : positionals,
+    write: values.write !== false,
+  };
 }
 
 /** What a suite receives: the mode and its own time budget. */
