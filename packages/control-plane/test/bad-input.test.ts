@@ -55,10 +55,12 @@ describe('control plane: bad input changes nothing', () => {
   });
 
   it('rejects a batch of another schema version', async () => {
+    const before = await state();
     const body = new Packr({ useRecords: false }).pack({ schema_version: 2, events: [good] });
     const reply = await harness.postRaw('/v1/usage', body, 'application/msgpack');
     expect(reply.status).toBe(400);
     expect(reply.body).toMatchObject({ field: 'schema_version' });
+    expect(await state()).toEqual(before);
   });
 
   it('rejects a whole batch when one event names an unknown feature', async () => {
@@ -93,8 +95,16 @@ describe('control plane: bad input changes nothing', () => {
     expect(await state()).toEqual(before);
   });
 
-  it('answers 401 without a key and with an unknown key', async () => {
+  it('answers 401 without a key and with an unknown key, changing nothing', async () => {
+    const before = await state();
     for (const key of ['', 'not-a-key']) {
+      const grant = await harness.call(
+        'POST',
+        '/v1/customers/acme/grants',
+        { currency: 'ai_credits', amount: 5, category: 'paid', idempotency_key: 'g-401' },
+        key,
+      );
+      expect(grant.status).toBe(401);
       const reply = await harness.call('GET', '/v1/customers/acme/balances', undefined, key);
       expect(reply.status).toBe(401);
       expect(reply.body).toEqual({
@@ -104,12 +114,23 @@ describe('control plane: bad input changes nothing', () => {
     }
     const usage = await harness.postUsage([good], '');
     expect(usage.status).toBe(401);
+    expect(await state()).toEqual(before);
   });
 
-  it('answers 403 when a runtime key calls an admin route', async () => {
+  it('answers 403 when a runtime key calls an admin route, changing nothing', async () => {
+    const before = await state();
     const reply = await harness.call('POST', '/v1/customers', { id: 'x' }, runtimeKey);
     expect(reply.status).toBe(403);
     expect(reply.body.code).toBe('TOLLGATE_ERR_FORBIDDEN');
+    const grant = await harness.call(
+      'POST',
+      '/v1/customers/acme/grants',
+      { currency: 'ai_credits', amount: 5, category: 'paid', idempotency_key: 'g-403' },
+      runtimeKey,
+    );
+    expect(grant.status).toBe(403);
+    expect((await harness.call('GET', '/v1/customers/x/balances')).status).toBe(404);
+    expect(await state()).toEqual(before);
   });
 
   it('answers 409 for a duplicate customer and 404 for an unknown one', async () => {
