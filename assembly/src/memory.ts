@@ -38,6 +38,11 @@ export const batchReasons: usize = memory.data(BATCH_CAPACITY, 16);
 const PAGE_SIZE: u64 = 65536;
 const MEMORY_MAX: u64 = 65536 * PAGE_SIZE;
 
+// Memory at or above this address has never held a region since the module started,
+// so it is still the zero the engine gave it at memory.grow: clearing it again would only
+// fault in fresh pages, which for a million customers is most of a first load's time.
+export let usedEnd: usize = 0;
+
 // The region in service, and the one being staged (0 when none).
 export let activeStart: usize = 0;
 export let activeEnd: usize = 0;
@@ -70,10 +75,22 @@ export function stage(byteLength: u32, accountsBytes: u64): usize {
     start = (<u64>activeEnd + 15) & ~(<u64>15);
   }
   if (!reserve(start + need)) return 0;
+  stagingZeroFrom = usedEnd;
+  if (<u64>usedEnd < start + need) usedEnd = <usize>(start + need);
   stagingStart = <usize>start;
   stagingLength = byteLength;
   stagingAccountsBytes = accountsBytes;
   return stagingStart;
+}
+
+// `usedEnd` before the staging region was reserved: the staged accounting at or above it
+// is zero already.
+let stagingZeroFrom: usize = 0;
+
+/** Zeroes `[start, end)` of the staged accounting, skipping memory that was never used. */
+export function zeroStaged(start: usize, end: usize): void {
+  const limit = end < stagingZeroFrom ? end : stagingZeroFrom;
+  if (limit > start) memory.fill(start, 0, limit - start);
 }
 
 /** Where the staged snapshot's accounting starts: right after its bytes, 8-aligned. */

@@ -126,7 +126,8 @@ function zeroAccounts(from: u64, to: u64): void {
   const start = from * ZERO_BYTES_PER_UNIT;
   const end = to * ZERO_BYTES_PER_UNIT;
   const limit = end < M.stagingAccountsBytes ? end : M.stagingAccountsBytes;
-  memory.fill(M.stagingAccounts() + <usize>start, 0, <usize>(limit - start));
+  const accounts = M.stagingAccounts();
+  M.zeroStaged(accounts + <usize>start, accounts + <usize>limit);
 }
 
 /** Checks the whole staged snapshot at once and, when sound, makes it active. */

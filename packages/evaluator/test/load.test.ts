@@ -61,6 +61,17 @@ describe.each(evaluatorFactories)('%s evaluator load', (_name, create) => {
     });
   });
 
+  it('starts from zero again when a load reuses the memory of an earlier one', async () => {
+    const evaluator = await create();
+    for (const version of [7, 8, 9, 10]) {
+      evaluator.load(plansBytes(version));
+      expect(evaluator.check('cus_pro', F.calls, 0, T0)).toMatchObject({ used: 90 });
+      expect(evaluator.check('cus_pro', F.images, 1, T0)).toMatchObject({ remaining: 100 });
+      evaluator.consume('cus_pro', F.calls, version - 6, T0);
+      evaluator.hold('cus_pro', F.images, 1, T0);
+    }
+  });
+
   it('refuses another format version (1, the format before seats) as unsupported', async () => {
     const evaluator = await create();
     const future = plansBytes().slice();
