@@ -1,9 +1,12 @@
+import { closeSync, fstatSync, openSync, readSync } from 'node:fs';
 import { readFile } from 'node:fs/promises';
 import { TollgateError } from '@tollgate/core';
 import type { Decision, Reason } from '@tollgate/core';
 import { debugWasmPath, releaseWasmPath } from '@tollgate/assembly';
 import {
   CUSTOMER_RECORD_SIZE,
+  HEADER_SIZE,
+  Header,
   checksumInSlices,
   decodeCatalog,
   decodeSeatHolders,
@@ -137,6 +140,51 @@ export class WasmEvaluator implements HandleEvaluator {
   }
 
   /**
+   * Loads a snapshot file as `load` does, reading its bytes straight into linear memory:
+   * no copy of the file is made in the JavaScript heap. The header's counts size the
+   * staging region; every check then runs on the bytes in place, before anything serves.
+   *
+   * @example
+   * ```ts
+   * evaluator.loadFile('/var/lib/tollgate/snapshot.bin');
+   * ```
+   */
+  loadFile(path: string): void {
+    this.#loadGeneration += 1;
+    const descriptor = openSync(path, 'r');
+    try {
+      const length = fstatSync(descriptor).size;
+      // A snapshot is at most 4 GiB − 1 bytes: its offsets are u32, and so is tg_stage's size.
+      if (length > 0xffff_ffff) throw tooLarge(length);
+      const head = new Uint8Array(Math.min(length, HEADER_SIZE));
+      readSync(descriptor, head, 0, head.length, 0);
+      // Counts are read unverified only to size the region; a lie fails the checks below.
+      const counts = new DataView(head.buffer, 0, head.length);
+      const countAt = (offset: number) =>
+        head.length >= HEADER_SIZE ? counts.getUint32(offset, true) : 0;
+      const stagedAt = this.#stageCounts(
+        length,
+        countAt(Header.customerCount),
+        countAt(Header.featureCount),
+        countAt(Header.currencyCount),
+      );
+      const staged = this.#bytes.subarray(stagedAt, stagedAt + length);
+      for (let at = 0; at < length;) {
+        const read = readSync(descriptor, staged, at, length - at, at);
+        if (read === 0) break;
+        at += read;
+      }
+      const header = verifySnapshot(staged);
+      const catalog = this.#decodeHost(staged, header);
+      const status = this.#exports.tg_load();
+      if (status !== LOAD_OK) throw loadError(status);
+      this.#adopt(header, catalog, stagedAt);
+    } finally {
+      closeSync(descriptor);
+    }
+  }
+
+  /**
    * Loads as `load` does, but in slices of at most about `sliceMs` of work with a turn of
    * the event loop between them: the checksum, the copy into linear memory and the
    * structural checks all run while the active snapshot keeps answering, and the swap
@@ -183,15 +231,14 @@ export class WasmEvaluator implements HandleEvaluator {
   /** Reserves the staging region for `bytes` and returns where to copy them. */
   #stage(bytes: Uint8Array, header: SnapshotHeader): number {
     const { customerCount, featureCount, currencyCount } = header;
-    const stagedAt = this.#exports.tg_stage(
-      bytes.length,
-      customerCount,
-      featureCount,
-      currencyCount,
-    );
+    return this.#stageCounts(bytes.length, customerCount, featureCount, currencyCount);
+  }
+
+  #stageCounts(length: number, customers: number, features: number, currencies: number) {
+    const stagedAt = this.#exports.tg_stage(length, customers, features, currencies);
     if (stagedAt === 0) {
       throw new TollgateError('TOLLGATE_ERR_INTERNAL', 'the evaluator is out of memory', {
-        detail: `tg_stage refused ${bytes.length} bytes`,
+        detail: `tg_stage refused ${length} bytes`,
       });
     }
     this.#refreshViews();
@@ -342,6 +389,12 @@ export class WasmEvaluator implements HandleEvaluator {
     this.#resultInts = new Int32Array(buffer, this.#resultAt, 2);
     this.#resultFloats = new Float64Array(buffer, this.#resultAt, 6);
   }
+}
+
+function tooLarge(length: number): TollgateError {
+  return new TollgateError('TOLLGATE_ERR_SNAPSHOT_CORRUPT', 'snapshot corrupt: too large', {
+    detail: `${length} bytes, more than a snapshot may hold`,
+  });
 }
 
 function superseded(): TollgateError {

@@ -1,5 +1,8 @@
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { setImmediate as nextTurn } from 'node:timers/promises';
-import { describe, expect, it } from 'vitest';
+import { afterAll, describe, expect, it } from 'vitest';
 import { isTollgateError } from '@tollgate/core';
 import { encodeSnapshot, verifySnapshot } from '@tollgate/snapshot';
 import { createWasmEvaluator } from '../src/index.js';
@@ -121,5 +124,47 @@ describe('Wasm evaluator loadInSteps', () => {
     expect(evaluator.snapshotVersion).toBe(3);
     expect(evaluator.check('cus_9', F.calls, 1, T0).reasonName).toBe('allowed');
     expect(evaluator.check('cus_19999', F.calls, 1, T0).reasonName).toBe('unknown_customer');
+  });
+});
+
+describe('Wasm evaluator loadFile', () => {
+  const directory = mkdtempSync(join(tmpdir(), 'tollgate-load-file-'));
+  afterAll(() => rmSync(directory, { recursive: true, force: true }));
+  const file = (name: string, bytes: Uint8Array) => {
+    const path = join(directory, name);
+    writeFileSync(path, bytes);
+    return path;
+  };
+
+  it('decides from a file read into linear memory exactly as from loaded bytes', async () => {
+    const fromBytes = await createWasmEvaluator();
+    const fromFile = await createWasmEvaluator();
+    fromBytes.load(plansBytes(7));
+    fromFile.loadFile(file('v7.bin', plansBytes(7)));
+    for (const feature of Object.values(F)) {
+      for (const customer of ['cus_pro', 'cus_free', 'ghost']) {
+        expect(fromFile.check(customer, feature, 3, T0)).toEqual(
+          fromBytes.check(customer, feature, 3, T0),
+        );
+      }
+    }
+  });
+
+  it('refuses a corrupted or truncated file and keeps the previous snapshot serving', async () => {
+    const evaluator = await createWasmEvaluator();
+    evaluator.loadFile(file('v7.bin', plansBytes(7)));
+    evaluator.consume('cus_pro', F.calls, 4, T0);
+    const damaged = plansBytes(8);
+    damaged[300] = (damaged[300] as number) ^ 0xff;
+    for (const bytes of [damaged, plansBytes(8).subarray(0, 200), plansBytes(8).subarray(0, 40)]) {
+      const path = file('bad.bin', bytes);
+      expect(await codeOf(Promise.resolve().then(() => evaluator.loadFile(path)))).toBe(
+        'TOLLGATE_ERR_SNAPSHOT_CORRUPT',
+      );
+    }
+    expect(evaluator.check('cus_pro', F.calls, 1, T0)).toMatchObject({
+      snapshotVersion: 7,
+      used: 94,
+    });
   });
 });
