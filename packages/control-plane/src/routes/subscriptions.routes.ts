@@ -59,7 +59,7 @@ async function recordEvent(context: RouteContext, request: CustomerRequest) {
     if (event === 'cancel_at_period_end') {
       next.cancelAtMs = periodAt(subscription.anchorMs, 'month', nowMs).endMs;
     }
-    await tx.accounts.setLifecycle(subscription.id, next);
+    await tx.accounts.setLifecycle(subscription.id, next, nowMs);
     return lifecycleJson(subscription, next);
   });
 }
@@ -82,11 +82,15 @@ async function changePlan(context: RouteContext, request: CustomerRequest) {
       body.quantity === undefined
         ? subscription.quantity
         : parsePositiveQuantity(body.quantity, 'quantity');
-    await tx.accounts.changeSubscription(subscription.id, {
-      plan,
-      planVersion: pinned.version,
-      quantity,
-    });
+    await tx.accounts.changeSubscription(
+      subscription.id,
+      {
+        plan,
+        planVersion: pinned.version,
+        quantity,
+      },
+      nowMs,
+    );
     const trial = await tx.accounts.getTrial(customerId);
     if (trial !== null && trial.startsAtMs <= nowMs && nowMs < trial.endsAtMs) {
       await tx.accounts.setTrialEnd(trial.id, nowMs);
@@ -126,11 +130,15 @@ async function migrate(context: RouteContext, request: PlanRequest) {
     }
     for (const row of chosen) {
       const subscription = (await tx.getSubscription(row.customerId))!;
-      await tx.accounts.changeSubscription(row.id, {
-        plan,
-        planVersion: target.version,
-        quantity: subscription.quantity,
-      });
+      await tx.accounts.changeSubscription(
+        row.id,
+        {
+          plan,
+          planVersion: target.version,
+          quantity: subscription.quantity,
+        },
+        nowMs,
+      );
     }
     return {
       plan,
