@@ -33,8 +33,11 @@ export interface AccountTransaction {
     subscriptionId: number,
     atMs: number,
   ): Promise<SubscriptionStateRow | null>;
-  /** Every plan version a subscription of the environment pins now or pinned before. */
-  listSubscriptionVersions(): Promise<{ plan: string; planVersion: number }[]>;
+  /**
+   * Every plan version a subscription of the environment pins now or pinned before, or a
+   * trial grants, by plan then version.
+   */
+  listPinnedVersions(): Promise<{ plan: string; planVersion: number }[]>;
   /** Ids of the current subscriptions pinned to one plan version, by customer id. */
   listSubscriptionsOn(
     plan: string,

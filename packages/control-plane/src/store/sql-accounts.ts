@@ -126,14 +126,17 @@ export class SqlAccounts implements AccountTransaction {
     );
   }
 
-  async listSubscriptionVersions(): Promise<{ plan: string; planVersion: number }[]> {
-    return await this.#all(
+  async listPinnedVersions(): Promise<{ plan: string; planVersion: number }[]> {
+    const rows = await this.#all<{ plan: string; planVersion: number }>(
       `SELECT DISTINCT plan, plan_version AS planVersion FROM (
          SELECT plan, plan_version FROM subscriptions WHERE environment = ?
          UNION SELECT plan, plan_version FROM subscription_history WHERE environment = ?
+         UNION SELECT plan, plan_version FROM trials WHERE environment = ?
        ) pinned ORDER BY 1, 2`,
       this.#environment,
+      this.#environment,
     );
+    return rows.map((row) => ({ plan: row.plan, planVersion: Number(row.planVersion) }));
   }
 
   /**
