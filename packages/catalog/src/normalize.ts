@@ -49,7 +49,9 @@ export function normalizeCatalog(file: CatalogFile): Catalog {
     checkVersionOrder(key, versions);
     if (plan.time_zone !== undefined) requireTimeZone(plan.time_zone, ['plans', key, 'time_zone']);
     const timeZone = plan.time_zone ?? null;
-    plans.set(key, { key, versions, timeZone, fallbackPlan: plan.fallback_plan ?? null });
+    const billing = { every: plan.billing.every, interval: plan.billing.interval };
+    const fallbackPlan = plan.fallback_plan ?? null;
+    plans.set(key, { key, versions, timeZone, fallbackPlan, billing });
   }
   checkFallbackChains(plans);
 

@@ -83,6 +83,11 @@ export interface PlanDefinition {
   timeZone: string | null;
   /** The plan a canceled, paused or past-due (after grace) subscription falls back to. */
   fallbackPlan: string | null;
+  /**
+   * The billing period, counted from the subscription's anchor in the customer's or plan's
+   * zone: a cancellation at period end takes effect at its end. Monthly unless declared.
+   */
+  billing: { every: PeriodUnit; interval: number };
 }
 
 export interface PlanVersionDefinition {

@@ -57,7 +57,7 @@ async function recordEvent(context: RouteContext, request: CustomerRequest) {
     if (event === 'resume') next.pausedAtMs = null;
     if (event === 'cancel') next.cancelAtMs = nowMs;
     if (event === 'cancel_at_period_end') {
-      next.cancelAtMs = periodAt(subscription.anchorMs, 'month', nowMs).endMs;
+      next.cancelAtMs = await billingPeriodEnd(context, tx, subscription, nowMs);
     }
     await tx.accounts.setLifecycle(subscription.id, next, nowMs);
     return lifecycleJson(subscription, next);
@@ -147,6 +147,26 @@ async function migrate(context: RouteContext, request: PlanRequest) {
       migrated: chosen.map((row) => row.customerId),
     };
   });
+}
+
+/**
+ * The end of the billing period holding `nowMs`: the plan's billing interval counted from
+ * the anchor, on the wall clock of the customer's zone, else the plan's, else the
+ * catalog's (the zone metered periods follow too).
+ */
+async function billingPeriodEnd(
+  context: RouteContext,
+  tx: StoreTransaction,
+  subscription: SubscriptionRow,
+  nowMs: number,
+): Promise<number> {
+  const plan = context.catalog.plans.get(subscription.plan)!;
+  const timeZone =
+    (await tx.accounts.getTimeZone(subscription.customerId)) ??
+    plan.timeZone ??
+    context.catalog.timeZone;
+  const options = { timeZone, interval: plan.billing.interval };
+  return periodAt(subscription.anchorMs, plan.billing.every, nowMs, options).endMs;
 }
 
 async function currentSubscription(
