@@ -219,5 +219,26 @@ export function entitlementsSuite(kind: StoreKind): void {
       const explained = await harness.call('GET', '/v1/customers/brief/explain?feature=export_pdf');
       expect(explained.body).toMatchObject({ status: 'none', access: false });
     });
+
+    it('refuses a second pro trial with TRIAL_USED, writing nothing; a key replays', async () => {
+      await harness.call('POST', '/v1/customers', { id: 'again' });
+      const first = { trial: 'pro_trial', idempotency_key: 'trial-1' };
+      const started = await harness.call('POST', '/v1/customers/again/trials', first);
+      expect(started.status).toBe(201);
+      expect(started.body).toMatchObject({ plan: 'pro', ends_at: '2026-03-15T00:00:00.000Z' });
+      const replayed = await harness.call('POST', '/v1/customers/again/trials', first);
+      expect([replayed.status, replayed.body]).toEqual([201, started.body]);
+
+      const second = { trial: 'pro_trial', starts_at: '2026-03-16T00:00:00Z' };
+      for (const body of [second, { ...second, idempotency_key: 'trial-2' }]) {
+        const refused = await harness.call('POST', '/v1/customers/again/trials', body);
+        expect(refused.status).toBe(409);
+        expect(refused.body).toMatchObject({ code: 'TOLLGATE_ERR_TRIAL_USED', field: 'trial' });
+      }
+      const query = 'feature=export_pdf&at=2026-03-20T00:00:00Z';
+      const explained = await harness.call('GET', `/v1/customers/again/explain?${query}`);
+      expect(explained.body).toMatchObject({ status: 'active', access: false });
+      expect(explained.body.plan).toMatchObject({ plan: 'free' });
+    });
   });
 }
