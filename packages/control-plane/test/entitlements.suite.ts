@@ -220,6 +220,28 @@ export function entitlementsSuite(kind: StoreKind): void {
       expect(explained.body).toMatchObject({ status: 'none', access: false });
     });
 
+    it('refuses an override rule its feature kind cannot take, naming rule', async () => {
+      await harness.call('POST', '/v1/customers', { id: 'ruled' });
+      await harness.call('POST', '/v1/customers/ruled/subscriptions', { plan: 'pro' });
+      const bodies = [
+        { feature: 'export_pdf', access: true, rule: 'sum' },
+        { feature: 'max_projects', limit: 5, rule: 'or' },
+      ];
+      for (const body of bodies) {
+        const refused = await harness.call('POST', '/v1/customers/ruled/overrides', body);
+        expect([refused.status, refused.body.code, refused.body.field]).toEqual([
+          400,
+          'TOLLGATE_ERR_VALIDATION',
+          'rule',
+        ]);
+        const query = `feature=${body.feature}`;
+        const explained = await harness.call('GET', `/v1/customers/ruled/explain?${query}`);
+        expect(explained.body.trace.map((step: { source: string }) => step.source)).toEqual([
+          'plan',
+        ]);
+      }
+    });
+
     it('refuses a second pro trial with TRIAL_USED, writing nothing; a key replays', async () => {
       await harness.call('POST', '/v1/customers', { id: 'again' });
       const first = { trial: 'pro_trial', idempotency_key: 'trial-1' };

@@ -1,6 +1,6 @@
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import { TollgateError, assertIdentifier, parseQuantity, validationError } from '@tollgate/core';
-import { checkOverrideOverlap, trialVersion } from '@tollgate/catalog';
+import { checkOverrideOverlap, checkOverrideRule, trialVersion } from '@tollgate/catalog';
 import type { CombineRule, FeatureDefinition } from '@tollgate/catalog';
 import { overrideState } from '../account-state.js';
 import { explainCustomer } from '../resolve-customer.js';
@@ -137,7 +137,9 @@ async function addOverride(context: RouteContext, request: CustomerRequest) {
   const nowMs = context.clock();
   const value = readOverrideValue(feature, body);
   const ruleStated = body.rule !== undefined;
-  const rule = ruleStated ? readRule(body.rule) : 'set';
+  // An override without a rule combines as its feature declares (`combine:`), else `set`.
+  const rule = ruleStated ? readRule(body.rule) : feature.overrideRule;
+  checkOverrideRule(feature, rule);
   const startsAtMs = readOptionalInstant(body, 'starts_at');
   const endsAtMs = readOptionalInstant(body, 'ends_at');
   if (startsAtMs !== null && endsAtMs !== null && endsAtMs <= startsAtMs) {
