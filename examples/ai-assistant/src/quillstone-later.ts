@@ -1,13 +1,13 @@
 import { amount, type Answer } from './harness.js';
 import { Scenario, count, decision, reason, reasons, repeat, tally } from './scenario.js';
-import { runSeatsAndTrial } from './quillstone-seats.js';
+import { runSeatsAndTrial, type TrialReplies } from './quillstone-seats.js';
 
 /** Steps 9–16: free tier, concurrency, metering, seats, trial, idempotency, bad input. */
-export async function runLaterSteps(scenario: Scenario): Promise<void> {
+export async function runLaterSteps(scenario: Scenario, trial: TrialReplies): Promise<void> {
   await runFreeTier(scenario);
   await runConcurrentSpend(scenario);
   await runTokens(scenario);
-  await runSeatsAndTrial(scenario);
+  await runSeatsAndTrial(scenario, trial);
   await runIdempotency(scenario);
   await runBadInput(scenario);
 }

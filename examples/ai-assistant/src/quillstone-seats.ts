@@ -1,15 +1,15 @@
-import { amount } from './harness.js';
+import { amount, type Answer } from './harness.js';
 import { reason } from './scenario.js';
 import type { Scenario } from './scenario.js';
 
 /**
- * Steps 13 and 14 through the control plane's admin API: seats on `team` (and `sso` asked
- * of the app for each user, which the runtime decides from the seats in the snapshot), and
- * the `pro` trial resolved at instants on both sides of its end with `explain`.
+ * Steps 13 and 14: seats on `team` through the control plane's admin API (and `sso` asked
+ * of the app for each user, which the runtime decides from the seats in the snapshot),
+ * then the rows of the `pro` trial, whose requests `driveTrial` made at their instants.
  */
-export async function runSeatsAndTrial(scenario: Scenario): Promise<void> {
+export async function runSeatsAndTrial(scenario: Scenario, trial: TrialReplies): Promise<void> {
   await runSeats(scenario);
-  await runTrial(scenario);
+  recordTrial(scenario, trial);
 }
 
 async function runSeats(scenario: Scenario): Promise<void> {
@@ -58,38 +58,68 @@ async function runSeats(scenario: Scenario): Promise<void> {
   );
 }
 
-async function runTrial(scenario: Scenario): Promise<void> {
-  const admin = scenario.admin;
+/** What the app answered tryme during and after its trial (step 14). */
+export interface TrialReplies {
+  during: Answer;
+  after: Answer;
+  threeProjects: Answer;
+  fourProjects: Answer;
+}
+
+/**
+ * Step 14 as live traffic: the clock is moved to 2026-03-10 (the trial starts), then to
+ * 03-20 and 03-24, and at each the app decides tryme's requests from the snapshot of that
+ * instant. It runs while the demo's clock is still in March (before step 8 moves it to
+ * April); its rows are recorded later, in scenario order, by `runSeatsAndTrial`.
+ */
+export async function driveTrial(scenario: Scenario): Promise<TrialReplies> {
+  const { admin, clock } = scenario;
+  clock.set('2026-03-10T00:00:00Z');
   await admin.send('POST', '/v1/customers', { body: { id: 'tryme' } });
   await admin.send('POST', '/v1/customers/tryme/trials', {
-    body: { trial: 'pro_trial', starts_at: '2026-03-10T00:00:00Z' },
+    body: { trial: 'pro_trial', idempotency_key: 'tryme-trial' },
   });
-  const explain = (feature: string, at: string) =>
-    admin.send('GET', `/v1/customers/tryme/explain?feature=${feature}&at=${at}`);
-  const during = await explain('export_pdf', '2026-03-20T00:00:00Z');
-  const after = await explain('export_pdf', '2026-03-24T00:00:00Z');
-  const projects = await explain('max_projects', '2026-03-24T00:00:00Z');
+
+  clock.set('2026-03-20T00:00:00Z');
+  await scenario.sync();
+  const during = await scenario.ask('tryme', 'GET', '/export/pdf');
+
+  clock.set('2026-03-24T00:00:00Z');
+  await scenario.sync();
+  const after = await scenario.ask('tryme', 'GET', '/export/pdf');
+  const threeProjects = await scenario.ask('tryme', 'POST', '/projects', { project_count: 3 });
+  const fourProjects = await scenario.ask('tryme', 'POST', '/projects', { project_count: 4 });
+  return { during, after, threeProjects, fourProjects };
+}
+
+function recordTrial(scenario: Scenario, replies: TrialReplies): void {
+  const { during, after, threeProjects, fourProjects } = replies;
+  const limit = fourProjects.body?.limit;
   scenario.record(
     [
       {
         step: '14',
         request: 'tryme export_pdf at 2026-03-20',
-        decision: during.body.access ? 'allowed' : 'denied',
-        reason: during.body.reason,
+        decision: during.status < 400 ? 'allowed' : 'denied',
+        reason: reason(during),
         balance: '',
       },
       {
         step: '14',
         request: 'tryme export_pdf, max_projects at 03-24',
-        decision: after.body.access ? 'allowed' : 'denied',
-        reason: `${after.body.reason}; limit ${projects.body.limit}`,
+        decision: after.status < 400 ? 'allowed' : 'denied',
+        reason: `${reason(after)}; limit ${limit}`,
         balance: '',
       },
     ],
     [
-      ['export_pdf on 03-20', during.body.access, true],
-      ['export_pdf from 03-24', after.body.access, false],
-      ['max_projects from 03-24', projects.body.limit, 3],
+      ['export_pdf on 03-20', during.status, 200],
+      ['export_pdf from 03-24', [after.status, reason(after)], [403, 'no_access']],
+      [
+        'max_projects from 03-24: 3 allowed, 4 denied, limit 3',
+        [threeProjects.status, fourProjects.status, reason(fourProjects), limit],
+        [201, 429, 'limit_exceeded', 3],
+      ],
     ],
   );
 }

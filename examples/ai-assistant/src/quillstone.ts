@@ -1,6 +1,7 @@
 import { amount } from './harness.js';
 import { runLaterSteps } from './quillstone-later.js';
 import { runReserveSettle } from './quillstone-reserve.js';
+import { driveTrial } from './quillstone-seats.js';
 import {
   Scenario,
   count,
@@ -34,7 +35,10 @@ export async function runQuillstone(
   );
   await runSubscriptions(scenario);
   await runCredits(scenario);
-  await runLaterSteps(scenario);
+  // Step 14's requests are made while the clock is in March, at their own instants.
+  const trial = await driveTrial(scenario);
+  await runRollover(scenario);
+  await runLaterSteps(scenario, trial);
   await runReserveSettle(scenario);
   return scenario.results;
 }
@@ -136,7 +140,7 @@ async function runSubscriptions(scenario: Scenario): Promise<void> {
   );
 }
 
-/** Steps 4–8: grants, burn order, and the period rolling over. */
+/** Steps 4–7: grants and burn order. */
 async function runCredits(scenario: Scenario): Promise<void> {
   const { admin, clock } = scenario;
 
@@ -225,10 +229,14 @@ async function runCredits(scenario: Scenario): Promise<void> {
       ['pack remaining', remainingOf(acme, 'paid', '2027-03-03T00:00:00.000Z'), 1000],
     ],
   );
+}
 
+/** Step 8: the period rolls over. */
+async function runRollover(scenario: Scenario): Promise<void> {
+  const { clock } = scenario;
   // The period rolls over: the old monthly grant's remainder expires, a new one arrives.
   clock.set('2026-04-01T00:00:00Z');
-  acme = await scenario.balance('acme');
+  const acme = await scenario.balance('acme');
   const expiries = (await scenario.ledger('acme')).filter((entry) => entry.kind === 'expiry');
   scenario.record(
     {

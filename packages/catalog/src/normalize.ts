@@ -1,6 +1,7 @@
 import type { CatalogFile } from './schema.js';
 import { formatPath, invalid } from './paths.js';
 import { isTimeZone } from './zoned-time.js';
+import { rulesFor } from './resolve/rules.js';
 import type {
   AddonChange,
   AddonDefinition,
@@ -49,7 +50,9 @@ export function normalizeCatalog(file: CatalogFile): Catalog {
     checkVersionOrder(key, versions);
     if (plan.time_zone !== undefined) requireTimeZone(plan.time_zone, ['plans', key, 'time_zone']);
     const timeZone = plan.time_zone ?? null;
-    plans.set(key, { key, versions, timeZone, fallbackPlan: plan.fallback_plan ?? null });
+    const billing = { every: plan.billing.every, interval: plan.billing.interval };
+    const fallbackPlan = plan.fallback_plan ?? null;
+    plans.set(key, { key, versions, timeZone, fallbackPlan, billing });
   }
   checkFallbackChains(plans);
 
@@ -137,8 +140,7 @@ function normalizeFeature(
     fail([...path, 'reset'], 'only for metered features');
   }
   const combine = feature.combine ?? defaultCombine(feature);
-  const accessOnly = feature.kind === 'boolean' || feature.kind === 'credits';
-  const allowed: CombineRule[] = accessOnly ? ['or', 'set'] : ['sum', 'set', 'max'];
+  const allowed = rulesFor(feature.kind);
   if (!allowed.includes(combine)) {
     fail([...path, 'combine'], `a ${feature.kind} feature combines by ${allowed.join(', ')}`);
   }
@@ -150,6 +152,7 @@ function normalizeFeature(
     reset: feature.reset ?? null,
     requiresSeat: feature.requires_seat,
     combine,
+    overrideRule: feature.combine ?? 'set',
   };
 }
 
@@ -276,7 +279,7 @@ function addonChange(
 ): AddonChange {
   if (change === true) {
     if (hasLimit(feature)) fail(at, `a ${feature.kind} feature takes a limit, not true`);
-    return { rule: 'or', limit: null };
+    return { rule: feature.combine, limit: null };
   }
   if (!hasLimit(feature)) fail(at, `a ${feature.kind} feature has no limit to change`);
   const limitOf = (value: number | 'unlimited') => (value === 'unlimited' ? null : value);

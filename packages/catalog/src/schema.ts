@@ -139,6 +139,9 @@ export const catalogFileSchema = z.strictObject({
       versions: z.array(planVersion).min(1),
       time_zone: timeZone.optional(),
       fallback_plan: key.optional(),
+      billing: z
+        .strictObject({ every: periodUnit.default('month'), interval: positive.default(1) })
+        .default({ every: 'month', interval: 1 }),
     }),
   ),
   addons: z.record(key, addon).default({}),

@@ -63,8 +63,14 @@ export interface FeatureDefinition {
   reset: ResetDefinition | null;
   /** A user of the account must hold a seat to use this feature. */
   requiresSeat: boolean;
-  /** How add-on values combine with the plan's when the add-on names no rule. */
+  /**
+   * How add-on entries written as a bare value (`25`, `unlimited`, `true`) combine with the
+   * value below them: the feature's `combine:`, else `or` for boolean and credits features
+   * and `sum` for the others.
+   */
   combine: CombineRule;
+  /** The rule of an override that states none: the feature's `combine:`, else `set`. */
+  overrideRule: CombineRule;
 }
 
 export interface ResetDefinition {
@@ -83,6 +89,11 @@ export interface PlanDefinition {
   timeZone: string | null;
   /** The plan a canceled, paused or past-due (after grace) subscription falls back to. */
   fallbackPlan: string | null;
+  /**
+   * The billing period, counted from the subscription's anchor in the customer's or plan's
+   * zone: a cancellation at period end takes effect at its end. Monthly unless declared.
+   */
+  billing: { every: PeriodUnit; interval: number };
 }
 
 export interface PlanVersionDefinition {

@@ -35,6 +35,42 @@ describe('resolveAccount: trials end by comparing instants', () => {
   });
 });
 
+describe('resolveAccount: every trial, the one of the instant deciding', () => {
+  const span = (start: string, end: string) => ({
+    trial: 'business_trial',
+    plan: 'business',
+    startsAtMs: at(start),
+    endsAtMs: at(end),
+  });
+  const state = account({
+    subscription: subscribed('starter', '2025-01-20T00:00:00Z'),
+    trials: [
+      span('2025-05-01T00:00:00Z', '2025-05-08T00:00:00Z'),
+      span('2025-03-01T00:00:00Z', '2025-03-15T00:00:00Z'),
+    ],
+  });
+
+  it('grants business in each trial, starter between and after them', () => {
+    const cases = [
+      ['2025-02-28T23:59:59Z', 'starter', 50],
+      ['2025-03-10T00:00:00Z', 'business', null],
+      ['2025-04-01T00:00:00Z', 'starter', 50],
+      ['2025-05-07T23:59:59Z', 'business', null],
+      ['2025-05-08T00:00:00Z', 'starter', 50],
+    ];
+    const answers = cases.map(([instant]) => {
+      const resolution = resolveAccount(catalog, state, at(instant as string));
+      return [instant, resolution.plan?.plan, entry(resolution, 'max_projects').limit];
+    });
+    expect(answers).toEqual(cases);
+  });
+
+  it('names the start of a later trial as the next change, before the 05-20 reset', () => {
+    const resolution = resolveAccount(catalog, state, at('2025-04-25T00:00:00Z'));
+    expect(resolution.nextChangeAtMs).toBe(at('2025-05-01T00:00:00Z'));
+  });
+});
+
 describe('resolveAccount: add-ons and overrides', () => {
   const base = account({
     subscription: subscribed('starter', '2026-01-01T00:00:00Z'),

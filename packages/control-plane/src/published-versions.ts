@@ -10,6 +10,11 @@ import type { Store } from './store/store.js';
  * catalog whose version hashes differently is refused, naming the version's path, before
  * the server serves anything. Changed rules go in a new version.
  *
+ * A version that a subscription pins (now or in its history) or a trial grants must stay
+ * in the catalog too: resolution reads it for every instant it was in force, so a catalog
+ * without it is refused at start, naming the plan's versions, rather than failing at the
+ * first snapshot or explain of those customers.
+ *
  * A version first seen with a start is recorded in that start's transaction; when one
  * environment refuses, the environments checked before it keep their new records, which
  * only describe versions that were new to them.
@@ -22,6 +27,11 @@ export async function checkPublishedVersions(
 ): Promise<void> {
   for (const environment of environments) {
     await store.transaction(environment, async (tx) => {
+      for (const pinned of await tx.accounts.listPinnedVersions()) {
+        const plan = catalog.plans.get(pinned.plan);
+        if (plan?.versions.some((version) => version.version === pinned.planVersion)) continue;
+        throw removedVersion(pinned.plan, pinned.planVersion, plan === undefined);
+      }
       for (const plan of catalog.plans.values()) {
         for (const [index, version] of plan.versions.entries()) {
           const contentHash = hashOf(version);
@@ -62,6 +72,17 @@ function changedVersion(
     'TOLLGATE_ERR_CATALOG_INVALID',
     `${field}: version ${version.version} of ${plan} was published with other content ` +
       `(first seen ${since}); publish a new version instead`,
+    { field },
+  );
+}
+
+function removedVersion(plan: string, version: number, planMissing: boolean): TollgateError {
+  const field = planMissing ? `plans.${plan}` : `plans.${plan}.versions`;
+  const what = planMissing ? `plan ${plan}` : `version ${version} of ${plan}`;
+  return new TollgateError(
+    'TOLLGATE_ERR_CATALOG_INVALID',
+    `${field}: ${what} is missing, but subscriptions or trials pin ${plan} v${version}; ` +
+      'keep published versions in the catalog',
     { field },
   );
 }

@@ -22,7 +22,7 @@ export async function resolveCustomer(
   customer: CustomerRow,
   nowMs: number,
 ): Promise<SnapshotCustomer> {
-  const state = await loadAccountState(tx, customer);
+  const state = await loadAccountState(tx, customer, nowMs);
   const resolution = resolveAccount(catalog, state, nowMs);
   const changes: number[] = resolution.nextChangeAtMs === null ? [] : [resolution.nextChangeAtMs];
 
@@ -72,7 +72,7 @@ export async function explainCustomer(
   customer: CustomerRow,
   nowMs: number,
 ): Promise<Resolution> {
-  return resolveAccount(catalog, await loadAccountState(tx, customer), nowMs);
+  return resolveAccount(catalog, await loadAccountState(tx, customer, nowMs), nowMs);
 }
 
 function nextRecurringStarts(

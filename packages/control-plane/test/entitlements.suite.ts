@@ -219,5 +219,48 @@ export function entitlementsSuite(kind: StoreKind): void {
       const explained = await harness.call('GET', '/v1/customers/brief/explain?feature=export_pdf');
       expect(explained.body).toMatchObject({ status: 'none', access: false });
     });
+
+    it('refuses an override rule its feature kind cannot take, naming rule', async () => {
+      await harness.call('POST', '/v1/customers', { id: 'ruled' });
+      await harness.call('POST', '/v1/customers/ruled/subscriptions', { plan: 'pro' });
+      const bodies = [
+        { feature: 'export_pdf', access: true, rule: 'sum' },
+        { feature: 'max_projects', limit: 5, rule: 'or' },
+      ];
+      for (const body of bodies) {
+        const refused = await harness.call('POST', '/v1/customers/ruled/overrides', body);
+        expect([refused.status, refused.body.code, refused.body.field]).toEqual([
+          400,
+          'TOLLGATE_ERR_VALIDATION',
+          'rule',
+        ]);
+        const query = `feature=${body.feature}`;
+        const explained = await harness.call('GET', `/v1/customers/ruled/explain?${query}`);
+        expect(explained.body.trace.map((step: { source: string }) => step.source)).toEqual([
+          'plan',
+        ]);
+      }
+    });
+
+    it('refuses a second pro trial with TRIAL_USED, writing nothing; a key replays', async () => {
+      await harness.call('POST', '/v1/customers', { id: 'again' });
+      const first = { trial: 'pro_trial', idempotency_key: 'trial-1' };
+      const started = await harness.call('POST', '/v1/customers/again/trials', first);
+      expect(started.status).toBe(201);
+      expect(started.body).toMatchObject({ plan: 'pro', ends_at: '2026-03-15T00:00:00.000Z' });
+      const replayed = await harness.call('POST', '/v1/customers/again/trials', first);
+      expect([replayed.status, replayed.body]).toEqual([201, started.body]);
+
+      const second = { trial: 'pro_trial', starts_at: '2026-03-16T00:00:00Z' };
+      for (const body of [second, { ...second, idempotency_key: 'trial-2' }]) {
+        const refused = await harness.call('POST', '/v1/customers/again/trials', body);
+        expect(refused.status).toBe(409);
+        expect(refused.body).toMatchObject({ code: 'TOLLGATE_ERR_TRIAL_USED', field: 'trial' });
+      }
+      const query = 'feature=export_pdf&at=2026-03-20T00:00:00Z';
+      const explained = await harness.call('GET', `/v1/customers/again/explain?${query}`);
+      expect(explained.body).toMatchObject({ status: 'active', access: false });
+      expect(explained.body.plan).toMatchObject({ plan: 'free' });
+    });
   });
 }

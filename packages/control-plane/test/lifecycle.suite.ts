@@ -37,6 +37,20 @@ plans:
           api_calls: { limit: 2000, behavior: hard }
           export_pdf: true
           seats: { limit: quantity }
+  annual:
+    fallback_plan: starter
+    billing: { every: year }
+    versions:
+      - version: 1
+        published_at: "2016-01-01T00:00:00Z"
+        entitlements: { export_pdf: true }
+  east:
+    fallback_plan: starter
+    time_zone: America/New_York
+    versions:
+      - version: 1
+        published_at: "2016-01-01T00:00:00Z"
+        entitlements: { export_pdf: true }
 trials:
   business_trial: { plan: business, days: 14, fallback_plan: starter }
 `);
@@ -178,6 +192,29 @@ export function lifecycleSuite(kind: StoreKind): void {
       expect(before).toMatchObject({ status: 'active', access: true });
       expect(before.next_change_at).toBe('2025-04-15T00:00:00.000Z');
       const after = await explain('leaver', 'export_pdf', '2025-04-15T00:00:00Z');
+      expect(after).toMatchObject({ status: 'canceled', access: false });
+    });
+
+    it('cancels a yearly plan at the year end: 2026-03-15T00:00Z, not 04-15', async () => {
+      await subscribe('yearly', '2025-03-15T00:00:00Z', 'annual');
+      harness.clock.set('2025-03-20T00:00:00Z');
+      const canceled = await event('yearly', 'cancel_at_period_end');
+      expect(canceled.body.cancel_at).toBe('2026-03-15T00:00:00.000Z');
+      const before = await explain('yearly', 'export_pdf', '2026-03-14T23:59:59Z');
+      expect(before).toMatchObject({ status: 'active', access: true });
+      const after = await explain('yearly', 'export_pdf', '2026-03-15T00:00:00Z');
+      expect(after).toMatchObject({ status: 'canceled', access: false });
+    });
+
+    it('cancels a New York plan at its local period end: 23:00Z once DST began', async () => {
+      // Anchored 2025-02-14 19:00 EST; the period ends 03-14 19:00 EDT, which is 23:00Z.
+      await subscribe('eastern', '2025-02-15T00:00:00Z', 'east');
+      harness.clock.set('2025-03-01T00:00:00Z');
+      const canceled = await event('eastern', 'cancel_at_period_end');
+      expect(canceled.body.cancel_at).toBe('2025-03-14T23:00:00.000Z');
+      const before = await explain('eastern', 'export_pdf', '2025-03-14T22:59:59Z');
+      expect(before).toMatchObject({ status: 'active', access: true });
+      const after = await explain('eastern', 'export_pdf', '2025-03-14T23:00:00Z');
       expect(after).toMatchObject({ status: 'canceled', access: false });
     });
 

@@ -69,4 +69,29 @@ describe.each([
   it('still starts with the published versions after the refusal: nothing changed', async () => {
     expect(await start(v1 + v2)).toBeNull();
   });
+
+  it('refuses a catalog without v2 once a subscription pins it, naming the versions', async () => {
+    const plane = await createControlPlane({
+      catalog: catalogOf(v1 + v2),
+      ...storage,
+      clock: () => Date.parse('2025-07-01T00:00:00Z'),
+      logger: false,
+      keys: [{ key: 'admin-published', role: 'admin' }],
+    });
+    const headers = { authorization: 'Bearer admin-published' };
+    const post = (url: string, payload: object) =>
+      plane.app.inject({ method: 'POST', url, headers, payload });
+    expect((await post('/v1/customers', { id: 'pinned' })).statusCode).toBe(201);
+    const subscribed = await post('/v1/customers/pinned/subscriptions', { plan: 'basic' });
+    expect(subscribed.json()).toMatchObject({ plan: 'basic', version: 2 });
+    await plane.close();
+
+    expect(await start(v1)).toEqual({
+      code: 'TOLLGATE_ERR_CATALOG_INVALID',
+      field: 'plans.basic.versions',
+    });
+    // The refusal recorded nothing: the full catalog still starts, v1 alone still does not.
+    expect(await start(v1 + v2)).toBeNull();
+    expect(await start(v1)).toMatchObject({ field: 'plans.basic.versions' });
+  });
 });

@@ -33,6 +33,10 @@ export const errorCatalog = {
   },
   TOLLGATE_ERR_NO_SEAT_AVAILABLE: { status: 409, title: 'Every seat of the account is taken' },
   TOLLGATE_ERR_USER_OTHER_ACCOUNT: { status: 409, title: 'The user belongs to another account' },
+  TOLLGATE_ERR_TRIAL_USED: {
+    status: 409,
+    title: 'The customer has had a trial of this plan already',
+  },
   TOLLGATE_ERR_CATALOG_INVALID: { status: 500, title: 'The catalog is invalid' },
   TOLLGATE_ERR_SNAPSHOT_CORRUPT: { status: 500, title: 'The snapshot failed verification' },
   TOLLGATE_ERR_SNAPSHOT_UNSUPPORTED: { status: 500, title: 'Unsupported snapshot format' },

@@ -1,6 +1,12 @@
 import { TollgateError } from '@tollgate/core';
 import type { Catalog, PlanVersionDefinition } from '../types.js';
-import type { AccountState, PlanSource, SubscriptionState, SubscriptionStatus } from './state.js';
+import type {
+  AccountState,
+  PlanSource,
+  SubscriptionState,
+  SubscriptionStatus,
+  TrialState,
+} from './state.js';
 
 export interface PlanLayer {
   status: SubscriptionStatus;
@@ -20,9 +26,11 @@ export interface PlanLayer {
  * ended trial falls back to the trial's fallback plan.
  */
 export function choosePlan(catalog: Catalog, state: AccountState, nowMs: number): PlanLayer {
-  const { trial, subscription } = state;
+  const { subscription } = state;
+  const trials = state.trials ?? (state.trial === null ? [] : [state.trial]);
+  const trial = trialAt(trials, nowMs);
   const changesMs: number[] = [];
-  if (trial !== null) changesMs.push(trial.startsAtMs, trial.endsAtMs);
+  for (const each of trials) changesMs.push(each.startsAtMs, each.endsAtMs);
   const quantity = subscription?.quantity ?? 1;
 
   if (trial !== null && trial.startsAtMs <= nowMs && nowMs < trial.endsAtMs) {
@@ -44,6 +52,18 @@ export function choosePlan(catalog: Catalog, state: AccountState, nowMs: number)
     return fallbackLayer(catalog, fallback, trial.endsAtMs, 'none', ended, quantity, changesMs);
   }
   return subscriptionLayer(catalog, subscription, nowMs, ended, changesMs);
+}
+
+/**
+ * The trial that decides at `nowMs`: the one running then (the latest started, should two
+ * overlap), else the latest that started before it; null when none had started.
+ */
+function trialAt(trials: readonly TrialState[], nowMs: number): TrialState | null {
+  const started = trials
+    .filter((trial) => trial.startsAtMs <= nowMs)
+    .sort((left, right) => left.startsAtMs - right.startsAtMs);
+  const running = started.filter((trial) => nowMs < trial.endsAtMs);
+  return running.at(-1) ?? started.at(-1) ?? null;
 }
 
 function subscriptionLayer(

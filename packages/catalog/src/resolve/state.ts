@@ -13,7 +13,13 @@ export interface AccountState {
   /** The zone the customer declared for wall-clock periods; null to use the plan's. */
   timeZone: string | null;
   subscription: SubscriptionState | null;
+  /** The customer's trial; ignored when `trials` is given. */
   trial: TrialState | null;
+  /**
+   * Every trial the customer had, in any order. Resolution takes the one running at `now`,
+   * else the latest that started before it, so a past instant sees the trial of its time.
+   */
+  trials?: readonly TrialState[];
   addons: readonly AddonHolding[];
   overrides: readonly OverrideState[];
 }

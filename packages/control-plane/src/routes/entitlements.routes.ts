@@ -1,12 +1,15 @@
-import type { FastifyInstance, FastifyRequest } from 'fastify';
+import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import { TollgateError, assertIdentifier, parseQuantity, validationError } from '@tollgate/core';
-import { checkOverrideOverlap, trialVersion } from '@tollgate/catalog';
+import { checkOverrideOverlap, checkOverrideRule, trialVersion } from '@tollgate/catalog';
 import type { CombineRule, FeatureDefinition } from '@tollgate/catalog';
 import { overrideState } from '../account-state.js';
 import { explainCustomer } from '../resolve-customer.js';
 import { rolloverCustomer } from '../ledger/rollover.js';
 import { pickPlanVersion } from '../plan-versions.js';
-import type { OverrideRow } from '../store/account-store.js';
+import type { OverrideRow, TrialRow } from '../store/account-store.js';
+import type { StoreTransaction } from '../store/store.js';
+import { runOnce } from '../http/idempotency.js';
+import { claimTimeoutMs } from './ledger.routes.js';
 import { usageTotalKey } from '../usage/usage-period.js';
 import { formatInstant, readBody, readIdentifier, readOptionalInstant } from '../http/body.js';
 import type { Body } from '../http/body.js';
@@ -26,8 +29,8 @@ const rules: readonly CombineRule[] = ['set', 'sum', 'max', 'or'];
 
 /** Trials, overrides and explain. Admin keys only. */
 export function registerEntitlementRoutes(app: FastifyInstance, context: RouteContext): void {
-  app.post('/v1/customers/:id/trials', async (request: CustomerRequest, reply) =>
-    reply.status(201).send(await startTrial(context, request)),
+  app.post('/v1/customers/:id/trials', (request: CustomerRequest, reply) =>
+    startTrial(context, request, reply),
   );
   app.post('/v1/customers/:id/overrides', async (request: CustomerRequest, reply) =>
     reply.status(201).send(await addOverride(context, request)),
@@ -43,11 +46,15 @@ export function registerEntitlementRoutes(app: FastifyInstance, context: RouteCo
  * Starts a trial now (or at `starts_at`) for the trial's days. A customer without a
  * subscription is subscribed to the trial's fallback plan at the same instant, so that the
  * fallback's credits and anchor exist; a trial grants the plan's features, not its credits.
+ * A customer gets one trial per plan: a second is refused with `TOLLGATE_ERR_TRIAL_USED`.
+ * With `idempotency_key`, a retried start replays the first answer instead.
  */
-async function startTrial(context: RouteContext, request: CustomerRequest) {
+async function startTrial(context: RouteContext, request: CustomerRequest, reply: FastifyReply) {
   const customerId = assertIdentifier(request.params.id, 'id');
   const body = readBody(request.body);
   const trialKey = readIdentifier(body, 'trial');
+  const idempotencyKey =
+    body.idempotency_key === undefined ? null : readIdentifier(body, 'idempotency_key');
   const definition = context.catalog.trials.get(trialKey);
   if (definition === undefined) throw validationError('trial', `no trial named ${trialKey}`);
   const nowMs = context.clock();
@@ -56,39 +63,71 @@ async function startTrial(context: RouteContext, request: CustomerRequest) {
   if (endsAtMs <= startsAtMs)
     throw validationError('ends_at', 'expected an instant after starts_at');
   const version = trialVersion(context.catalog, definition.plan, undefined, startsAtMs);
+  const trial = { customerId, trial: trialKey, planVersion: version.version, startsAtMs, endsAtMs };
 
-  return context.store.transaction(request.principal.environment, async (tx) => {
-    await loadCustomer(context, tx, customerId, nowMs);
-    if ((await tx.getSubscription(customerId)) === null) {
-      const fallback = pickPlanVersion(context.catalog, definition.fallbackPlan, undefined, nowMs);
-      await tx.insertSubscription({
-        customerId,
-        plan: definition.fallbackPlan,
-        planVersion: fallback.version,
-        anchorMs: nowMs,
-        quantity: 1,
-        createdAtMs: nowMs,
-      });
-      await rolloverCustomer(tx, context.catalog, customerId, nowMs);
-    }
-    const row = await tx.accounts.insertTrial({
-      customerId,
-      trial: trialKey,
-      plan: definition.plan,
-      planVersion: version.version,
-      startsAtMs,
-      endsAtMs,
-    });
-    return {
-      id: row.id,
-      trial: trialKey,
-      plan: row.plan,
-      version: row.planVersion,
-      starts_at: formatInstant(startsAtMs),
-      ends_at: formatInstant(endsAtMs),
-      fallback_plan: definition.fallbackPlan,
-    };
+  const environment = request.principal.environment;
+  const work = async (tx: StoreTransaction) => ({
+    status: 201,
+    body: await insertTrial(context, tx, { ...trial, plan: definition.plan }, nowMs),
   });
+  const outcome =
+    idempotencyKey === null
+      ? await context.store.transaction(environment, work)
+      : await runOnce(
+          context.store,
+          {
+            environment,
+            scope: `trials:${customerId}`,
+            key: idempotencyKey,
+            request: body,
+            nowMs,
+            claimTimeoutMs,
+          },
+          work,
+        );
+  return reply.status(outcome.status).send(outcome.body);
+}
+
+async function insertTrial(
+  context: RouteContext,
+  tx: StoreTransaction,
+  trial: Omit<TrialRow, 'id'>,
+  nowMs: number,
+) {
+  const { customerId } = trial;
+  const definition = context.catalog.trials.get(trial.trial)!;
+  await loadCustomer(context, tx, customerId, nowMs);
+  const used = (await tx.accounts.listTrials(customerId)).find((row) => row.plan === trial.plan);
+  if (used !== undefined) {
+    throw new TollgateError(
+      'TOLLGATE_ERR_TRIAL_USED',
+      `trial: ${customerId} had a trial of ${trial.plan} (${used.trial}, from ` +
+        `${formatInstant(used.startsAtMs)}); one trial per plan`,
+      { field: 'trial' },
+    );
+  }
+  if ((await tx.getSubscription(customerId)) === null) {
+    const fallback = pickPlanVersion(context.catalog, definition.fallbackPlan, undefined, nowMs);
+    await tx.insertSubscription({
+      customerId,
+      plan: definition.fallbackPlan,
+      planVersion: fallback.version,
+      anchorMs: nowMs,
+      quantity: 1,
+      createdAtMs: nowMs,
+    });
+    await rolloverCustomer(tx, context.catalog, customerId, nowMs);
+  }
+  const row = await tx.accounts.insertTrial(trial);
+  return {
+    id: row.id,
+    trial: row.trial,
+    plan: row.plan,
+    version: row.planVersion,
+    starts_at: formatInstant(row.startsAtMs),
+    ends_at: formatInstant(row.endsAtMs),
+    fallback_plan: definition.fallbackPlan,
+  };
 }
 
 async function addOverride(context: RouteContext, request: CustomerRequest) {
@@ -98,7 +137,9 @@ async function addOverride(context: RouteContext, request: CustomerRequest) {
   const nowMs = context.clock();
   const value = readOverrideValue(feature, body);
   const ruleStated = body.rule !== undefined;
-  const rule = ruleStated ? readRule(body.rule) : 'set';
+  // An override without a rule combines as its feature declares (`combine:`), else `set`.
+  const rule = ruleStated ? readRule(body.rule) : feature.overrideRule;
+  checkOverrideRule(feature, rule);
   const startsAtMs = readOptionalInstant(body, 'starts_at');
   const endsAtMs = readOptionalInstant(body, 'ends_at');
   if (startsAtMs !== null && endsAtMs !== null && endsAtMs <= startsAtMs) {

@@ -101,7 +101,7 @@ async function seatsJson(
   customer: CustomerRow,
   nowMs: number,
 ) {
-  const resolution = resolveAccount(catalog, await loadAccountState(tx, customer), nowMs);
+  const resolution = resolveAccount(catalog, await loadAccountState(tx, customer, nowMs), nowMs);
   const { limit, assignable, holders, seated } = await countSeats(
     tx,
     catalog,

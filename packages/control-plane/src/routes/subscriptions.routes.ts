@@ -57,9 +57,9 @@ async function recordEvent(context: RouteContext, request: CustomerRequest) {
     if (event === 'resume') next.pausedAtMs = null;
     if (event === 'cancel') next.cancelAtMs = nowMs;
     if (event === 'cancel_at_period_end') {
-      next.cancelAtMs = periodAt(subscription.anchorMs, 'month', nowMs).endMs;
+      next.cancelAtMs = await billingPeriodEnd(context, tx, subscription, nowMs);
     }
-    await tx.accounts.setLifecycle(subscription.id, next);
+    await tx.accounts.setLifecycle(subscription.id, next, nowMs);
     return lifecycleJson(subscription, next);
   });
 }
@@ -82,11 +82,15 @@ async function changePlan(context: RouteContext, request: CustomerRequest) {
       body.quantity === undefined
         ? subscription.quantity
         : parsePositiveQuantity(body.quantity, 'quantity');
-    await tx.accounts.changeSubscription(subscription.id, {
-      plan,
-      planVersion: pinned.version,
-      quantity,
-    });
+    await tx.accounts.changeSubscription(
+      subscription.id,
+      {
+        plan,
+        planVersion: pinned.version,
+        quantity,
+      },
+      nowMs,
+    );
     const trial = await tx.accounts.getTrial(customerId);
     if (trial !== null && trial.startsAtMs <= nowMs && nowMs < trial.endsAtMs) {
       await tx.accounts.setTrialEnd(trial.id, nowMs);
@@ -126,11 +130,15 @@ async function migrate(context: RouteContext, request: PlanRequest) {
     }
     for (const row of chosen) {
       const subscription = (await tx.getSubscription(row.customerId))!;
-      await tx.accounts.changeSubscription(row.id, {
-        plan,
-        planVersion: target.version,
-        quantity: subscription.quantity,
-      });
+      await tx.accounts.changeSubscription(
+        row.id,
+        {
+          plan,
+          planVersion: target.version,
+          quantity: subscription.quantity,
+        },
+        nowMs,
+      );
     }
     return {
       plan,
@@ -139,6 +147,26 @@ async function migrate(context: RouteContext, request: PlanRequest) {
       migrated: chosen.map((row) => row.customerId),
     };
   });
+}
+
+/**
+ * The end of the billing period holding `nowMs`: the plan's billing interval counted from
+ * the anchor, on the wall clock of the customer's zone, else the plan's, else the
+ * catalog's (the zone metered periods follow too).
+ */
+async function billingPeriodEnd(
+  context: RouteContext,
+  tx: StoreTransaction,
+  subscription: SubscriptionRow,
+  nowMs: number,
+): Promise<number> {
+  const plan = context.catalog.plans.get(subscription.plan)!;
+  const timeZone =
+    (await tx.accounts.getTimeZone(subscription.customerId)) ??
+    plan.timeZone ??
+    context.catalog.timeZone;
+  const options = { timeZone, interval: plan.billing.interval };
+  return periodAt(subscription.anchorMs, plan.billing.every, nowMs, options).endMs;
 }
 
 async function currentSubscription(

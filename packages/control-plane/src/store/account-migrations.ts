@@ -5,6 +5,10 @@ import type { Database as SqliteDatabase } from 'better-sqlite3';
  * collide with other lines of work. Plain SQL types only, so that a PostgreSQL store can
  * take the same statements with BIGINT for the instants.
  *
+ * Subscription history keeps the state in force from each change on (plan, version,
+ * quantity and lifecycle instants), so that a past instant resolves from the state of
+ * that instant, not from today's.
+ *
  * A user holds at most one live seat: the partial unique index makes a second concurrent
  * assignment of the same user fail in the database, not only in the code.
  */
@@ -85,6 +89,26 @@ export const accountSqliteMigrations: readonly { version: number; name: string; 
         first_seen_at_ms INTEGER NOT NULL,
         PRIMARY KEY (environment, plan, version)
       );
+    `,
+  },
+  {
+    version: 202,
+    name: 'entitlements: subscription history, one row per change',
+    sql: `
+      CREATE TABLE subscription_history (
+        id INTEGER PRIMARY KEY AUTOINCREMENT,
+        environment TEXT NOT NULL,
+        subscription_id INTEGER NOT NULL,
+        effective_at_ms INTEGER NOT NULL,
+        plan TEXT NOT NULL,
+        plan_version INTEGER NOT NULL,
+        quantity INTEGER NOT NULL,
+        past_due_since_ms INTEGER,
+        paused_at_ms INTEGER,
+        cancel_at_ms INTEGER
+      );
+      CREATE INDEX subscription_history_by_subscription
+        ON subscription_history (environment, subscription_id, effective_at_ms, id);
     `,
   },
 ];

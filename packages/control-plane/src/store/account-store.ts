@@ -13,12 +13,31 @@ export interface AccountTransaction {
   setTimeZone(customerId: string, timeZone: string | null): Promise<void>;
 
   getLifecycle(subscriptionId: number): Promise<LifecycleRow>;
-  setLifecycle(subscriptionId: number, lifecycle: LifecycleRow): Promise<void>;
-  /** Changes plan, version and quantity in place: the anchor and the usage stay. */
+  /** Sets the lifecycle instants and records the new state as in force from `nowMs`. */
+  setLifecycle(subscriptionId: number, lifecycle: LifecycleRow, nowMs: number): Promise<void>;
+  /**
+   * Changes plan, version and quantity (the anchor and the usage stay) and records the
+   * new state as in force from `nowMs`; the state before stays in the history.
+   */
   changeSubscription(
     subscriptionId: number,
     change: { plan: string; planVersion: number; quantity: number },
+    nowMs: number,
   ): Promise<void>;
+  /**
+   * The state in force at `atMs` from the subscription's history: the last change at or
+   * before it, or the state from creation for an instant before the first change. Null
+   * when the subscription never changed (its current state is then its only one).
+   */
+  getSubscriptionStateAt(
+    subscriptionId: number,
+    atMs: number,
+  ): Promise<SubscriptionStateRow | null>;
+  /**
+   * Every plan version a subscription of the environment pins now or pinned before, or a
+   * trial grants, by plan then version.
+   */
+  listPinnedVersions(): Promise<{ plan: string; planVersion: number }[]>;
   /** Ids of the current subscriptions pinned to one plan version, by customer id. */
   listSubscriptionsOn(
     plan: string,
@@ -26,6 +45,8 @@ export interface AccountTransaction {
   ): Promise<{ id: number; customerId: string }[]>;
 
   insertTrial(trial: Omit<TrialRow, 'id'>): Promise<TrialRow>;
+  /** Every trial of the customer, by start. */
+  listTrials(customerId: string): Promise<TrialRow[]>;
   /** The customer's latest trial. */
   getTrial(customerId: string): Promise<TrialRow | null>;
   setTrialEnd(id: number, endsAtMs: number): Promise<void>;
@@ -64,6 +85,13 @@ export interface LifecycleRow {
   pastDueSinceMs: number | null;
   pausedAtMs: number | null;
   cancelAtMs: number | null;
+}
+
+/** A subscription's state in force from one change on. */
+export interface SubscriptionStateRow extends LifecycleRow {
+  plan: string;
+  planVersion: number;
+  quantity: number;
 }
 
 export interface TrialRow {

@@ -1,5 +1,11 @@
 import type { CombineRule } from '@tollgate/catalog';
-import type { AccountTransaction, LifecycleRow, OverrideRow, TrialRow } from './account-store.js';
+import type {
+  AccountTransaction,
+  LifecycleRow,
+  OverrideRow,
+  SubscriptionStateRow,
+  TrialRow,
+} from './account-store.js';
 
 /**
  * Runs one statement in the open transaction: `?` placeholders, camelCase aliases. The
@@ -15,6 +21,9 @@ const overrideColumns = `id, customer_id AS customerId, feature, access, limit_v
   created_at_ms AS createdAtMs`;
 const trialColumns = `id, customer_id AS customerId, trial, plan, plan_version AS planVersion,
   starts_at_ms AS startsAtMs, ends_at_ms AS endsAtMs`;
+
+const historyColumns = `plan, plan_version AS planVersion, quantity,
+  past_due_since_ms AS pastDueSinceMs, paused_at_ms AS pausedAtMs, cancel_at_ms AS cancelAtMs`;
 
 type StoredOverride = Omit<OverrideRow, 'access'> & { access: number };
 
@@ -57,7 +66,12 @@ export class SqlAccounts implements AccountTransaction {
     return row ?? { pastDueSinceMs: null, pausedAtMs: null, cancelAtMs: null };
   }
 
-  async setLifecycle(subscriptionId: number, lifecycle: LifecycleRow): Promise<void> {
+  async setLifecycle(
+    subscriptionId: number,
+    lifecycle: LifecycleRow,
+    nowMs: number,
+  ): Promise<void> {
+    await this.#keepFirstState(subscriptionId);
     await this.#write(
       `INSERT INTO subscription_lifecycle (environment, subscription_id, past_due_since_ms,
        paused_at_ms, cancel_at_ms) VALUES (?, ?, ?, ?, ?)
@@ -70,12 +84,15 @@ export class SqlAccounts implements AccountTransaction {
       lifecycle.pausedAtMs,
       lifecycle.cancelAtMs,
     );
+    await this.#recordState(subscriptionId, nowMs);
   }
 
   async changeSubscription(
     subscriptionId: number,
     change: { plan: string; planVersion: number; quantity: number },
+    nowMs: number,
   ): Promise<void> {
+    await this.#keepFirstState(subscriptionId);
     const changes = await this.#write(
       `UPDATE subscriptions SET plan = ?, plan_version = ?, quantity = ?
        WHERE environment = ? AND id = ?`,
@@ -86,6 +103,76 @@ export class SqlAccounts implements AccountTransaction {
       subscriptionId,
     );
     if (changes !== 1) throw new Error(`subscription ${subscriptionId} not found`);
+    await this.#recordState(subscriptionId, nowMs);
+  }
+
+  async getSubscriptionStateAt(
+    subscriptionId: number,
+    atMs: number,
+  ): Promise<SubscriptionStateRow | null> {
+    // The row in force at the instant, or the first row for an instant before every change.
+    const inForce = await this.#one<SubscriptionStateRow>(
+      `SELECT ${historyColumns} FROM subscription_history
+       WHERE environment = ? AND subscription_id = ? AND effective_at_ms <= ?
+       ORDER BY effective_at_ms DESC, id DESC LIMIT 1`,
+      subscriptionId,
+      atMs,
+    );
+    if (inForce !== null) return inForce;
+    return await this.#one<SubscriptionStateRow>(
+      `SELECT ${historyColumns} FROM subscription_history
+       WHERE environment = ? AND subscription_id = ? ORDER BY effective_at_ms, id LIMIT 1`,
+      subscriptionId,
+    );
+  }
+
+  async listPinnedVersions(): Promise<{ plan: string; planVersion: number }[]> {
+    const rows = await this.#all<{ plan: string; planVersion: number }>(
+      `SELECT DISTINCT plan, plan_version AS planVersion FROM (
+         SELECT plan, plan_version FROM subscriptions WHERE environment = ?
+         UNION SELECT plan, plan_version FROM subscription_history WHERE environment = ?
+         UNION SELECT plan, plan_version FROM trials WHERE environment = ?
+       ) pinned ORDER BY 1, 2`,
+      this.#environment,
+      this.#environment,
+    );
+    return rows.map((row) => ({ plan: row.plan, planVersion: Number(row.planVersion) }));
+  }
+
+  /**
+   * Records the state a subscription had before its first change, from its creation, so
+   * that instants before the change still resolve from it.
+   */
+  async #keepFirstState(subscriptionId: number): Promise<void> {
+    await this.#write(
+      `INSERT INTO subscription_history (environment, subscription_id, effective_at_ms, plan,
+       plan_version, quantity, past_due_since_ms, paused_at_ms, cancel_at_ms)
+       SELECT s.environment, s.id, s.created_at_ms, s.plan, s.plan_version, s.quantity,
+       l.past_due_since_ms, l.paused_at_ms, l.cancel_at_ms
+       FROM subscriptions s LEFT JOIN subscription_lifecycle l
+       ON l.environment = s.environment AND l.subscription_id = s.id
+       WHERE s.environment = ? AND s.id = ? AND NOT EXISTS (
+         SELECT 1 FROM subscription_history h
+         WHERE h.environment = s.environment AND h.subscription_id = s.id)`,
+      this.#environment,
+      subscriptionId,
+    );
+  }
+
+  /** Appends the subscription's current state as the one in force from `nowMs`. */
+  async #recordState(subscriptionId: number, nowMs: number): Promise<void> {
+    await this.#write(
+      `INSERT INTO subscription_history (environment, subscription_id, effective_at_ms, plan,
+       plan_version, quantity, past_due_since_ms, paused_at_ms, cancel_at_ms)
+       SELECT s.environment, s.id, ?, s.plan, s.plan_version, s.quantity,
+       l.past_due_since_ms, l.paused_at_ms, l.cancel_at_ms
+       FROM subscriptions s LEFT JOIN subscription_lifecycle l
+       ON l.environment = s.environment AND l.subscription_id = s.id
+       WHERE s.environment = ? AND s.id = ?`,
+      nowMs,
+      this.#environment,
+      subscriptionId,
+    );
   }
 
   async listSubscriptionsOn(plan: string, planVersion: number) {
@@ -113,6 +200,14 @@ export class SqlAccounts implements AccountTransaction {
       trial.endsAtMs,
     );
     return { id, ...trial };
+  }
+
+  async listTrials(customerId: string): Promise<TrialRow[]> {
+    return await this.#all<TrialRow>(
+      `SELECT ${trialColumns} FROM trials WHERE environment = ? AND customer_id = ?
+       ORDER BY starts_at_ms, id`,
+      customerId,
+    );
   }
 
   async getTrial(customerId: string): Promise<TrialRow | null> {
