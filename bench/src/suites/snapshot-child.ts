@@ -54,6 +54,28 @@ function checkFirst(name: string, customerCount: number, answer: unknown): void 
   assertAnswer(name, expectedCheck(customer, FEATURE.aiTokens, 1), answer, () => 'first decision');
 }
 
+/** A fresh process's first load from disk, by `loadFile` straight into linear memory. */
+async function loadFileDirect(path: string, customerCount: number): Promise<LoadMeasurement> {
+  const wasm = await createWasmEvaluator();
+  const before = await residentAfterGc();
+  const start = performance.now();
+  wasm.loadFile(path);
+  const tokens = wasm.featureIndex('ai_tokens');
+  checkFirst(
+    'Wasm',
+    customerCount,
+    wasm.check(customerId(probe % customerCount), tokens, 1, NOW_MS),
+  );
+  const firstDecisionMs = performance.now() - start;
+  const residentBytes = (await residentAfterGc()) - before;
+  return {
+    firstDecisionMs,
+    readMs: NaN,
+    residentBytes,
+    detail: { wasmMemoryBytes: wasm.memoryBytes },
+  };
+}
+
 async function loadBinary(path: string, customerCount: number): Promise<LoadMeasurement> {
   const wasm = await createWasmEvaluator();
   const before = await residentAfterGc();
@@ -236,6 +258,7 @@ childMain(async (args) => {
   const [mode, path, count, second] = args as [string, string, string, string?];
   const customerCount = Number(count);
   if (mode === 'binary') return loadBinary(path, customerCount);
+  if (mode === 'file') return loadFileDirect(path, customerCount);
   if (mode === 'reference') return loadReference(path, customerCount);
   if (mode === 'write-json') return writeJson(path, customerCount);
   if (mode === 'json') return loadJson(path, customerCount);
