@@ -6,8 +6,6 @@ import type { RequestTollgate } from '@tollgate/nestjs';
 import { chatCompletion, chatCompletionEvents, chatFeature } from '../chat-completions.js';
 import { estimateTokens, parseChatRequest } from '../chat-completions.js';
 
-const bodyOf = (request: object): unknown => (request as { body?: unknown }).body;
-
 /**
  * The OpenAI-compatible route on NestJS. The handler reports the tokens used through
  * `@TollgateContext()`; a stream reports them before its last event and is settled when
@@ -17,7 +15,7 @@ const bodyOf = (request: object): unknown => (request as { body?: unknown }).bod
 export class CompletionsController {
   @Post('completions')
   @HttpCode(200)
-  @Reserve((request) => chatFeature(bodyOf(request)), (request) => estimateTokens(bodyOf(request)))
+  @Reserve((request) => chatFeature(request.body), (request) => estimateTokens(request.body))
   completions(@Body() body: unknown, @TollgateContext() tollgate: RequestTollgate): object {
     const request = parseChatRequest(body);
     if (!request.stream) {
