@@ -25,7 +25,8 @@ export interface TollgateModuleOptions extends HttpGateOptions<NestHttpRequest> 
   /**
    * Install `TollgateGuard` for every route (default true). Global guards run before
    * route guards, so when the customer is a claim set by a route's auth guard, pass false
-   * and list it after that guard: `@UseGuards(AuthGuard('jwt'), TollgateGuard)`.
+   * and list it after that guard: `@UseGuards(AuthGuard('jwt'), TollgateGuard)`; then
+   * only routes that list it are gated. Listing it under the global guard admits once.
    */
   globalGuard?: boolean;
 }
