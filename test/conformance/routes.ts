@@ -68,8 +68,8 @@ export const brokenQuantities: Record<string, unknown> = {
 };
 
 /** The quantity function of `/broken/:as`, typed as a quantity function must be. */
-export function brokenQuantity(as: string | undefined): number {
-  return brokenQuantities[as ?? ''] as number;
+export function brokenQuantity(as: unknown): number {
+  return brokenQuantities[String(as)] as number;
 }
 
 /** The body of a stream whose source fails after two lines, before reporting anything. */
