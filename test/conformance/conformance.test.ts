@@ -9,7 +9,14 @@ import type { Harness } from '../../packages/runtime/test/helpers/harness.js';
 import { startExpressApp } from './express-app.js';
 import { startKoaApp } from './koa-app.js';
 import { bootWithUnknownFeature, startNestApp } from './nest-app.js';
+import { brokenQuantities } from './routes.js';
 import type { AppOptions, RunningApp } from './routes.js';
+import {
+  conformanceFeatures,
+  conformanceSnapshot,
+  exportMaxAgeMs,
+  seatedUser,
+} from './snapshot.js';
 
 interface AdapterUnderTest {
   name: string;
@@ -89,7 +96,7 @@ describe.each(adapters)('the $name adapter', (adapter) => {
   }
 
   beforeEach(async () => {
-    harness = await startHarness();
+    harness = await startHarness({ features: conformanceFeatures }, conformanceSnapshot);
     settlements = new Settlements(adapter.channel);
   });
 
@@ -120,6 +127,19 @@ describe.each(adapters)('the $name adapter', (adapter) => {
       body: isJson ? JSON.parse(text) : text,
     };
   }
+
+  /** The problem document of a denial that carries no limit (a seat, a stale snapshot). */
+  const unlimitedProblem = (reason: string, title: string, status: number): object => ({
+    type: `urn:tollgate:problem:${reason}`,
+    title,
+    status,
+    reason,
+    limit: null,
+    used: 0,
+    remaining: null,
+    reset_at: null,
+    snapshot_version: 1,
+  });
 
   const credits = (): number | null =>
     harness.tollgate.check('cus_pro', 'chat_message', 0).remaining;
@@ -186,6 +206,57 @@ describe.each(adapters)('the $name adapter', (adapter) => {
         remaining: 0,
         reset_at: '2026-04-01T00:00:00.000Z',
       });
+    });
+  });
+
+  describe('seats', () => {
+    beforeEach(() => start({ user: 'tollgate-user' }));
+
+    it('allows a user holding a seat a feature that requires one', async () => {
+      const response = await call('GET', '/seat', { headers: { 'tollgate-user': seatedUser } });
+      expect(response).toEqual({ status: 200, headers: response.headers, body: { ok: true } });
+    });
+
+    it('answers 403 no_seat to a user the account has given no seat', async () => {
+      const response = await call('GET', '/seat', { headers: { 'tollgate-user': 'usr_other' } });
+      expect(response.status).toBe(403);
+      expect(response.headers['content-type']).toBe('application/problem+json; charset=utf-8');
+      expect(response.body).toEqual(unlimitedProblem('no_seat', 'No seat assigned', 403));
+    });
+
+    it('answers 403 no_seat when the request names no user', async () => {
+      const response = await call('GET', '/seat');
+      expect(response.body).toEqual(unlimitedProblem('no_seat', 'No seat assigned', 403));
+    });
+
+    it('still answers no_access first to a customer that lacks the feature', async () => {
+      const response = await call('GET', '/seat', {
+        customer: 'cus_free',
+        headers: { 'tollgate-user': seatedUser },
+      });
+      expect(response).toMatchObject({ status: 403, body: { reason: 'no_access' } });
+    });
+  });
+
+  describe('staleness', () => {
+    beforeEach(() => start());
+
+    it('answers 503 stale_snapshot past the max age of a feature that fails closed', async () => {
+      expect((await call('GET', '/export')).status).toBe(200);
+      harness.clock.advance(exportMaxAgeMs + 1);
+      const stale = await call('GET', '/export');
+      expect(stale.status).toBe(503);
+      expect(stale.headers['content-type']).toBe('application/problem+json; charset=utf-8');
+      expect(stale.body).toEqual(
+        unlimitedProblem('stale_snapshot', 'Entitlements are out of date', 503),
+      );
+      // A feature without a stale policy is still decided from the snapshot held.
+      expect(await call('GET', '/api')).toMatchObject({ status: 200, body: { remaining: 99 } });
+    });
+
+    it('allows the same feature while the snapshot is exactly at its max age', async () => {
+      harness.clock.advance(exportMaxAgeMs);
+      expect(await call('GET', '/export')).toMatchObject({ status: 200, body: { ok: true } });
     });
   });
 
@@ -265,15 +336,21 @@ describe.each(adapters)('the $name adapter', (adapter) => {
       expect(credits()).toBe(93);
     });
 
-    it('answers a coded 500, charging nothing, when the quantity function misbehaves', async () => {
-      const response = await call('GET', '/broken');
-      expect(response).toMatchObject({
-        status: 500,
-        body: { code: 'TOLLGATE_ERR_QUANTITY_FUNCTION' },
-      });
-      expect(harness.tollgate.check('cus_pro', 'image_generate', 0).remaining).toBe(100);
-      expect(settlements.entries).toEqual([]);
-    });
+    it.each(Object.keys(brokenQuantities))(
+      'answers a coded 500, charging nothing, when the quantity function returns a %s',
+      async (as) => {
+        const response = await call('GET', `/broken/${as}`);
+        expect(response.status).toBe(500);
+        expect(response.body).toEqual({
+          code: 'TOLLGATE_ERR_QUANTITY_FUNCTION',
+          message: 'the quantity function did not return an integer from 0 to 2^53 - 1',
+        });
+        expect(harness.tollgate.check('cus_pro', 'image_generate', 0).remaining).toBe(100);
+        await harness.tollgate.flush();
+        expect(harness.stub.total('cus_pro', 'image_generate')).toBe(0);
+        expect(settlements.entries).toEqual([]);
+      },
+    );
 
     it('answers the 400 of an invalid quantity in the request and charges nothing', async () => {
       const response = await call('POST', '/images', { body: { count: -1 } });
@@ -311,6 +388,22 @@ describe.each(adapters)('the $name adapter', (adapter) => {
       expect(credits()).toBe(94);
     });
 
+    it('releases the hold when the stream fails halfway, charging nothing', async () => {
+      const response = await request(`${app.url}/stream-fail`, {
+        headers: { 'tollgate-customer': 'cus_pro' },
+      });
+      expect(response.statusCode).toBe(200);
+      // The status was sent with the first line; the failure can only cut the body short.
+      await expect(response.body.text()).rejects.toThrow();
+      await settlements.reach(1);
+      expect(settlements.entries).toEqual([
+        expect.objectContaining({ status: 0, charged: 0, outcome: 'released' }),
+      ]);
+      expect(credits()).toBe(100);
+      await harness.tollgate.flush();
+      expect(harness.stub.total('cus_pro', 'chat_message')).toBe(0);
+    });
+
     it('releases the hold when the client disconnects mid-stream', async () => {
       const started = new Promise<void>((resolve) => {
         handlerStarted = resolve;
@@ -338,6 +431,30 @@ describe.each(adapters)('the $name adapter', (adapter) => {
       expect(response.status).toBe(500);
       await settlements.reach(1);
       expect(settlements.entries[0]).toMatchObject({ outcome: 'released', charged: 0 });
+      expect(credits()).toBe(100);
+    });
+
+    it('answers a thrown coded 400 with its JSON and releases the hold', async () => {
+      await start();
+      const response = await call('GET', '/fail/invalid');
+      expect(response.status).toBe(400);
+      expect(response.body).toEqual({
+        code: 'TOLLGATE_ERR_VALIDATION',
+        message: 'prompt: expected a string',
+        field: 'prompt',
+      });
+      await settlements.reach(1);
+      expect(settlements.entries).toEqual([
+        expect.objectContaining({ status: 400, charged: 0, outcome: 'released' }),
+      ]);
+      expect(credits()).toBe(100);
+    });
+
+    it('releases a thrown 400 even when chargeClientErrors is on: it failed', async () => {
+      await start({ chargeClientErrors: true });
+      expect((await call('GET', '/fail/invalid')).status).toBe(400);
+      await settlements.reach(1);
+      expect(settlements.entries[0]).toMatchObject({ status: 400, outcome: 'released' });
       expect(credits()).toBe(100);
     });
 

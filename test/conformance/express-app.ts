@@ -7,6 +7,7 @@ import { parseQuantity } from '@tollgate/core';
 import { createExpressTollgate } from '../../adapters/express/src/index.js';
 import type { ExpressTollgateOptions } from '../../adapters/express/src/index.js';
 import { contextQuantity, failQuantity, queryNumber, reserveEstimate } from './routes.js';
+import { brokenQuantity, failingLines, invalidPrompt } from './routes.js';
 import { streamEstimate, tokenLines } from './routes.js';
 import type { AppOptions, RunningApp } from './routes.js';
 
@@ -53,16 +54,23 @@ export async function startExpressApp(options: AppOptions): Promise<RunningApp> 
     await pipeline(Readable.from(lines), res).catch(next);
   });
 
+  app.get('/stream-fail', gate.reserve('chat_message', streamEstimate), async (_req, res, next) => {
+    res.type('text/plain');
+    await pipeline(Readable.from(failingLines()), res).catch(next);
+  });
+  app.get('/seat', gate.requireFeature('sso_login'), (_req, res) => void res.json({ ok: true }));
+
   const five = gate.requireFeature('chat_message', { quantity: failQuantity });
   app.get('/fail/throw', five, () => {
     throw new Error('the model failed');
   });
   app.get('/fail/status', five, (_req, res) => void res.status(502).json({ failed: true }));
   app.get('/fail/client', five, (_req, res) => void res.status(422).json({ invalid: true }));
+  app.get('/fail/invalid', five, () => invalidPrompt());
   app.get('/hang', five, () => options.handlerStarted());
   app.get(
-    '/broken',
-    gate.meter('image_generate', () => 1.5),
+    '/broken/:as',
+    gate.meter('image_generate', (req) => brokenQuantity(req.params.as)),
     (_req, res) => void res.json({}),
   );
   app.get('/context', gate.middleware(), (req, res) => {

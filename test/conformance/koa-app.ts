@@ -9,6 +9,7 @@ import { parseQuantity } from '@tollgate/core';
 import { createKoaTollgate } from '../../adapters/koa/src/index.js';
 import type { KoaTollgateOptions } from '../../adapters/koa/src/index.js';
 import { contextQuantity, failQuantity, queryNumber, reserveEstimate } from './routes.js';
+import { brokenQuantity, failingLines, invalidPrompt } from './routes.js';
 import { streamEstimate, tokenLines } from './routes.js';
 import type { AppOptions, RunningApp } from './routes.js';
 
@@ -67,6 +68,14 @@ export async function startKoaApp(options: AppOptions): Promise<RunningApp> {
     ctx.body = Readable.from(lines);
   });
 
+  router.get('/stream-fail', gate.reserve('chat_message', streamEstimate), (ctx) => {
+    ctx.type = 'text/plain';
+    ctx.body = Readable.from(failingLines());
+  });
+  router.get('/seat', gate.requireFeature('sso_login'), (ctx) => {
+    ctx.body = { ok: true };
+  });
+
   const five = gate.requireFeature('chat_message', { quantity: failQuantity });
   router.get('/fail/throw', five, () => {
     throw new Error('the model failed');
@@ -83,9 +92,10 @@ export async function startKoaApp(options: AppOptions): Promise<RunningApp> {
     options.handlerStarted();
     return new Promise<never>(() => undefined);
   });
+  router.get('/fail/invalid', five, () => invalidPrompt());
   router.get(
-    '/broken',
-    gate.meter('image_generate', () => 1.5),
+    '/broken/:as',
+    gate.meter('image_generate', (ctx) => brokenQuantity(ctx.params.as)),
     (ctx) => {
       ctx.body = {};
     },

@@ -21,7 +21,7 @@ import {
 } from '../../adapters/nestjs/src/index.js';
 import type { TollgateModuleOptions } from '../../adapters/nestjs/src/index.js';
 import { contextQuantity, failQuantity, reserveEstimate, streamEstimate } from './routes.js';
-import { tokenLines } from './routes.js';
+import { brokenQuantity, failingLines, invalidPrompt, tokenLines } from './routes.js';
 import type { AppOptions, RunningApp } from './routes.js';
 
 interface NodeResponse {
@@ -87,6 +87,18 @@ function conformanceController(handlerStarted: () => void): new () => object {
       return new StreamableFile(Readable.from(lines), { type: 'text/plain' });
     }
 
+    @Get('stream-fail')
+    @Reserve('chat_message', streamEstimate)
+    streamFail(): StreamableFile {
+      return new StreamableFile(Readable.from(failingLines()), { type: 'text/plain' });
+    }
+
+    @Get('seat')
+    @RequireFeature('sso_login')
+    seat(): object {
+      return { ok: true };
+    }
+
     @Get('fail/throw')
     @RequireFeature('chat_message', { quantity: failQuantity })
     failThrow(): never {
@@ -107,6 +119,12 @@ function conformanceController(handlerStarted: () => void): new () => object {
       return { invalid: true };
     }
 
+    @Get('fail/invalid')
+    @RequireFeature('chat_message', { quantity: failQuantity })
+    failInvalid(): never {
+      return invalidPrompt();
+    }
+
     @Get('hang')
     @RequireFeature('chat_message', { quantity: failQuantity })
     hang(): Promise<never> {
@@ -114,8 +132,8 @@ function conformanceController(handlerStarted: () => void): new () => object {
       return new Promise<never>(() => undefined);
     }
 
-    @Get('broken')
-    @Meter('image_generate', () => 1.5)
+    @Get('broken/:as')
+    @Meter('image_generate', (request) => brokenQuantity(request.params.as))
     broken(): object {
       return {};
     }

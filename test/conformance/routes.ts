@@ -1,3 +1,4 @@
+import { validationError } from '@tollgate/core';
 import type { Tollgate } from '@tollgate/runtime';
 import type { HttpGateOptions } from '@tollgate/runtime';
 
@@ -14,8 +15,11 @@ import type { HttpGateOptions } from '@tollgate/runtime';
  * | POST /reserve?actual=n | reserve chat_message 10 | reports n when given |
  * | POST /reserve-result | reserve chat_message 10, actual from the result | `{ tokens }` |
  * | GET /stream?tokens=n&hang=1 | reserve chat_message 20 | streams n lines, reports n |
+ * | GET /stream-fail | reserve chat_message 20 | streams 2 lines, then its source fails |
  * | GET /fail/throw, /fail/status, /fail/client, /hang | require chat_message ×5 | fails |
- * | GET /broken | meter image_generate by a function returning 1.5 | never runs |
+ * | GET /fail/invalid | require chat_message ×5 | throws a coded 400 |
+ * | GET /broken/:as | meter image_generate by `brokenQuantities[as]` | never runs |
+ * | GET /seat | require sso_login (boolean, requires a seat) | `{ ok }` |
  * | GET /context | none | consumes chat_message ×3 through the request context |
  *
  * Every app also copies the `x-verified-sub` header to where its framework's JWT
@@ -54,6 +58,30 @@ export async function* tokenLines(
   }
   // Reported before the generator ends, so before the response's last byte.
   report(tokens);
+}
+
+/** What `/broken/:as` makes its quantity function return: none of them is a quantity. */
+export const brokenQuantities: Record<string, unknown> = {
+  fraction: 1.5,
+  negative: -1,
+  string: '3',
+};
+
+/** The quantity function of `/broken/:as`, typed as a quantity function must be. */
+export function brokenQuantity(as: unknown): number {
+  return brokenQuantities[String(as)] as number;
+}
+
+/** The body of a stream whose source fails after two lines, before reporting anything. */
+export async function* failingLines(): AsyncGenerator<string> {
+  yield 'token 0\n';
+  yield 'token 1\n';
+  throw new Error('the model failed mid-stream');
+}
+
+/** The coded 400 that `/fail/invalid` throws from its handler. */
+export function invalidPrompt(): never {
+  throw validationError('prompt', 'expected a string');
 }
 
 /** Reads `?name=` from a URL's query as an integer, or undefined when absent. */

@@ -7,27 +7,38 @@ import type {
   RouteGuardSpec,
 } from './tollgate-options.interface.js';
 
-type Feature = FeatureSource<NestHttpRequest>;
-type Quantity = QuantitySource<NestHttpRequest>;
+type Feature<Body> = FeatureSource<NestHttpRequest<Body>>;
+type Quantity<Body> = QuantitySource<NestHttpRequest<Body>>;
 
-function route(spec: RouteGuardSpec): MethodDecorator & ClassDecorator {
-  return SetMetadata(TOLLGATE_ROUTE, spec);
+/**
+ * Stores a route's spec. The functions are typed for the body the route declares; the
+ * guard calls them with the request Nest parsed, so widening them to `unknown` here only
+ * forgets a type the caller chose.
+ */
+function route<Body>(spec: {
+  decorator: RouteGuardSpec['decorator'];
+  feature: Feature<Body>;
+  quantity: Quantity<Body>;
+  actual: ActualFromResult<never, Body> | null;
+}): MethodDecorator & ClassDecorator {
+  return SetMetadata(TOLLGATE_ROUTE, spec as RouteGuardSpec);
 }
 
 /**
  * Holds `quantity` (default 1) of `feature` before the handler and settles it after a
  * successful response. A feature the catalog lacks fails the application's startup.
+ * The type parameter types `request.body` in the functions, as `@Body()` does.
  *
  * @example
  * @Get('export/pdf')
  * @RequireFeature('export_pdf')
  * exportPdf() { ... }
  */
-export function RequireFeature(
-  feature: Feature,
-  options: { quantity?: Quantity } = {},
+export function RequireFeature<Body = unknown>(
+  feature: Feature<Body>,
+  options: { quantity?: Quantity<Body> } = {},
 ): MethodDecorator & ClassDecorator {
-  return route({
+  return route<Body>({
     decorator: 'RequireFeature',
     feature,
     quantity: options.quantity ?? 1,
@@ -40,27 +51,32 @@ export function RequireFeature(
  *
  * @example
  * @Post('images')
- * @Meter('image.generate', (request) => parseQuantity(request.body.count, 'count'))
+ * @Meter<ImageRequest>('image.generate', (request) => parseQuantity(request.body.count, 'count'))
  * generate(@Body() body: ImageRequest) { ... }
  */
-export function Meter(feature: Feature, quantity: Quantity): MethodDecorator & ClassDecorator {
-  return route({ decorator: 'Meter', feature, quantity, actual: null });
+export function Meter<Body = unknown>(
+  feature: Feature<Body>,
+  quantity: Quantity<Body>,
+): MethodDecorator & ClassDecorator {
+  return route<Body>({ decorator: 'Meter', feature, quantity, actual: null });
 }
 
 /**
  * Holds `estimate`; after success settles `actual(result, request)` computed from what the
  * handler returned, or what the handler reported with `@TollgateContext()`'s
- * `setActual` (the way for streams), or else the estimate.
+ * `setActual` (the way for streams), or else the estimate. `Result` types what the
+ * handler returns (or its Observable emits).
  *
  * @example
  * @Post('complete')
- * @Reserve('api_tokens', 4000, (reply) => (reply as Completion).usage.total_tokens)
- * complete(@Body() body: CompletionRequest) { ... }
+ * @Reserve<CompletionRequest, Completion>('api_tokens', 4000, (reply) => reply.usage.total_tokens)
+ * complete(@Body() body: CompletionRequest): Promise<Completion> { ... }
  */
-export function Reserve(
-  feature: Feature,
-  estimate: Quantity,
-  actual?: ActualFromResult,
+export function Reserve<Body = unknown, Result = unknown>(
+  feature: Feature<Body>,
+  estimate: Quantity<Body>,
+  actual?: ActualFromResult<Result, Body>,
 ): MethodDecorator & ClassDecorator {
-  return route({ decorator: 'Reserve', feature, quantity: estimate, actual: actual ?? null });
+  const spec = { decorator: 'Reserve' as const, feature, quantity: estimate };
+  return route<Body>({ ...spec, actual: (actual ?? null) as ActualFromResult<never, Body> | null });
 }

@@ -3,11 +3,16 @@ import type { ModuleMetadata } from '@nestjs/common';
 import type { FeatureSource, HttpGateOptions, QuantitySource, Tollgate } from '@tollgate/runtime';
 
 /**
- * The request as the adapter reads it: headers, and the verified JWT payload that
- * Passport-style guards put on `request.user`. Express and Fastify requests both fit.
+ * The request as route decorators' functions see it: headers, the route's parameters, the
+ * body Nest parsed, and the verified JWT payload that Passport-style guards put on
+ * `request.user`. Express and Fastify requests both fit. `Body` types the body the way
+ * `@Body() body: Body` does in the handler: `@Meter<ImageRequest>('image.generate',
+ * (request) => request.body.count)`.
  */
-export interface NestHttpRequest {
+export interface NestHttpRequest<Body = unknown> {
   headers: IncomingHttpHeaders;
+  params: Record<string, string | undefined>;
+  body: Body;
   user?: unknown;
 }
 
@@ -20,7 +25,8 @@ export interface TollgateModuleOptions extends HttpGateOptions<NestHttpRequest> 
   /**
    * Install `TollgateGuard` for every route (default true). Global guards run before
    * route guards, so when the customer is a claim set by a route's auth guard, pass false
-   * and list it after that guard: `@UseGuards(AuthGuard('jwt'), TollgateGuard)`.
+   * and list it after that guard: `@UseGuards(AuthGuard('jwt'), TollgateGuard)`; then
+   * only routes that list it are gated. Listing it under the global guard admits once.
    */
   globalGuard?: boolean;
 }
@@ -37,7 +43,10 @@ export interface TollgateModuleAsyncOptions extends Pick<ModuleMetadata, 'import
 }
 
 /** Computes the quantity to settle from what the handler returned (its last value). */
-export type ActualFromResult = (result: unknown, request: NestHttpRequest) => number;
+export type ActualFromResult<Result = unknown, Body = unknown> = (
+  result: Result,
+  request: NestHttpRequest<Body>,
+) => number;
 
 /** What `@RequireFeature`, `@Meter` and `@Reserve` store on a handler or controller. */
 export interface RouteGuardSpec {

@@ -7,10 +7,18 @@ import type { NestHttpRequest, RouteGuardSpec } from './tollgate-options.interfa
 import { TollgateService, nodeResponseOf } from './tollgate.service.js';
 
 /**
+ * The requests a `TollgateGuard` has already admitted. With the global guard on, a route
+ * that also lists `@UseGuards(TollgateGuard)` runs the guard twice; the second run must
+ * not place a second hold, or the request would pay twice.
+ */
+const admitted = new WeakSet<object>();
+
+/**
  * Places the hold a route's `@RequireFeature`, `@Meter` or `@Reserve` asks for, before
  * the handler runs. A denial or coded error is thrown as a `TollgateHttpException`; the
  * hold is settled or released when the response ends. `TollgateModule` installs it
- * globally; routes without a decorator only get a `@TollgateContext()`.
+ * globally; routes without a decorator only get a `@TollgateContext()`. It admits each
+ * request once, however many times it is listed.
  */
 @Injectable()
 export class TollgateGuard implements CanActivate {
@@ -23,6 +31,8 @@ export class TollgateGuard implements CanActivate {
     if (context.getType() !== 'http') return true;
     const http = context.switchToHttp();
     const request = http.getRequest<NestHttpRequest>();
+    if (admitted.has(request)) return true;
+    admitted.add(request);
     const response = http.getResponse<object>();
     const tollgate = this.service.contextOf(request, response);
 

@@ -252,6 +252,17 @@ class Runtime implements Tollgate {
     this.#assertOpen();
     this.#reservations.expire(nowMs);
     this.#refreshWhenStale(customer, nowMs);
+    // A hold is a use to come, so a feature that fails closed when stale holds nothing.
+    const whenStale = this.#options.features[feature]?.whenStale;
+    if (whenStale !== undefined && immediate(whenStale) === 'deny') {
+      if (this.#isStale(feature, nowMs)) {
+        const version = this.#evaluator.snapshotVersion;
+        return {
+          decision: policyDecision(false, Reason.StaleSnapshot, version),
+          reservation: null,
+        };
+      }
+    }
     if (user !== undefined) {
       const index = this.#evaluator.featureIndex(feature);
       const checked = this.#evaluator.check(customer, index, estimate, nowMs);

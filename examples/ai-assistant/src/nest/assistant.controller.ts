@@ -2,15 +2,16 @@ import { Body, Controller, Get, Header, Headers, HttpCode, Param, Post } from '@
 import { StreamableFile } from '@nestjs/common';
 import { parseQuantity } from '@tollgate/core';
 import { Meter, RequireFeature } from '@tollgate/nestjs';
+import type { NestHttpRequest } from '@tollgate/nestjs';
 import { complete, generateImage } from '../fake-model.js';
 
 type Body = Record<string, unknown> | undefined;
-const bodyOf = (request: object): Body => (request as { body?: Body }).body;
+type Request = NestHttpRequest<Body>;
 
-const imageCount = (request: object): number => parseQuantity(bodyOf(request)?.count ?? 1, 'count');
-const projectCount = (request: object): number =>
-  parseQuantity(bodyOf(request)?.project_count, 'project_count');
-const tokens = (request: object): number => parseQuantity(bodyOf(request)?.tokens, 'tokens');
+const imageCount = (request: Request): number => parseQuantity(request.body?.count ?? 1, 'count');
+const projectCount = (request: Request): number =>
+  parseQuantity(request.body?.project_count, 'project_count');
+const tokens = (request: Request): number => parseQuantity(request.body?.tokens, 'tokens');
 
 /**
  * The Quillstone assistant's routes on NestJS: the same features and answers as the
@@ -21,7 +22,7 @@ export class AssistantController {
   // `chat.fast`, `chat.smart`; an unknown model names an unknown feature, denied with 403.
   @Post('chat/:model')
   @HttpCode(200)
-  @RequireFeature((request) => `chat.${(request as { params?: { model?: string } }).params?.model}`)
+  @RequireFeature((request) => `chat.${request.params.model}`)
   chat(@Param('model') model: string, @Body() body: Body): object {
     return { model, reply: complete(model, String(body?.prompt ?? '')) };
   }

@@ -30,7 +30,10 @@ export interface SettlementMessage {
   customer: string;
   feature: string;
   reservation: Reservation;
-  /** The response status, or 0 when the client left before the response finished. */
+  /**
+   * The response status; 0 when the hold was concluded before the response finished
+   * (the client left, or the handler called `settle`).
+   */
   status: number;
   charged: number;
   outcome: ReservationOutcome | null;
@@ -161,13 +164,19 @@ export class RequestTollgate {
     if (hold !== undefined) hold.actual = actual;
   }
 
-  /** Settles the most recent live hold now, instead of when the response ends. */
+  /**
+   * Settles the most recent live hold now, instead of when the response ends, and
+   * publishes it on the settlement channel with status 0, as the response has not ended.
+   */
   settle(actual?: number): SettleResult | null {
     const hold = this.#holds.findLast((candidate) => !candidate.done);
     if (hold === undefined) return null;
     if (actual !== undefined) hold.actual = parseQuantity(actual, 'actual');
     hold.done = true;
-    return this.runtime.settle(hold.reservation, hold.actual ?? hold.reservation.quantity);
+    const settled = this.runtime.settle(hold.reservation, hold.actual ?? hold.reservation.quantity);
+    const { charged, outcome } = settled;
+    this.#publish({ hold, status: 0, charged, outcome, error: null });
+    return settled;
   }
 
   /** Releases every live hold now; nothing is charged for them. */
