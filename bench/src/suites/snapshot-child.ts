@@ -194,6 +194,18 @@ async function swapUnderLoad(
   let swapping = true;
   const loadPhase = { readMs: 0, loadMs: 0 };
 
+  // The same loop with no swap first: the longest gap the machine alone causes (other
+  // processes, the collector) is the baseline a swap's pause is read against.
+  let idleGapMaxMs = 0;
+  const idleUntil = performance.now() + 1000;
+  for (let previous = performance.now(); previous < idleUntil;) {
+    for (let burst = 0; burst < 16; burst++) wasm.check(ids[burst]!, tokens, 1, NOW_MS);
+    await nextTurn();
+    const now = performance.now();
+    idleGapMaxMs = Math.max(idleGapMaxMs, now - previous);
+    previous = now;
+  }
+
   const load = (async () => {
     await nextTurn();
     const start = performance.now();
@@ -223,7 +235,7 @@ async function swapUnderLoad(
   }
   await load;
   if (versionsSeen !== '12') throw new Error(`decisions saw snapshot versions ${versionsSeen}`);
-  return { gapMaxMs, decisions, ...loadPhase };
+  return { gapMaxMs, idleGapMaxMs, decisions, ...loadPhase };
 }
 
 /**
