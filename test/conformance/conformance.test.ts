@@ -1,3 +1,6 @@
+// The one conformance suite every adapter passes. It runs past 500 lines on purpose: each
+// case is a few lines of HTTP and exact values, and keeping them in one file is what makes
+// "every adapter passes every case" something a reader can check at a glance.
 import diagnosticsChannel from 'node:diagnostics_channel';
 import { request } from 'undici';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
