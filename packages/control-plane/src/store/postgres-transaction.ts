@@ -405,6 +405,18 @@ export class PostgresTransaction implements StoreTransaction {
     return sequencesInOrder(events, sequences);
   }
 
+  async getUsageEvents(ids: readonly { customerId: string; key: string }[]) {
+    if (ids.length === 0) return [];
+    const pairs = ids.map((id) => ({ c: id.customerId, k: id.key }));
+    const result = await this.#query<NewUsageEvent>(
+      `SELECT customer_id AS customerId, key, feature, quantity, time_ms AS timeMs
+       FROM usage_events JOIN json_to_recordset(?::json) AS wanted (c text, k text)
+       ON customer_id = wanted.c AND key = wanted.k WHERE environment = ?`,
+      [JSON.stringify(pairs), this.environment],
+    );
+    return result.rows;
+  }
+
   async setUsageEventCredits(
     customerId: string,
     key: string,

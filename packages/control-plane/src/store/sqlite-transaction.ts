@@ -415,6 +415,20 @@ export class SqliteTransaction implements StoreTransaction {
     });
   }
 
+  async getUsageEvents(ids: readonly { customerId: string; key: string }[]) {
+    const statement = this.#sql(
+      `SELECT customer_id AS customerId, key, feature, quantity, time_ms AS timeMs
+       FROM usage_events WHERE environment = ? AND customer_id = ? AND key = ?`,
+    );
+    const found: NewUsageEvent[] = [];
+    for (const id of ids) {
+      const row = statement.get(this.environment, id.customerId, id.key) as
+        NewUsageEvent | undefined;
+      if (row !== undefined) found.push(row);
+    }
+    return found;
+  }
+
   async setUsageEventCredits(
     customerId: string,
     key: string,

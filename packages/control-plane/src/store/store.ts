@@ -109,6 +109,11 @@ export interface StoreTransaction {
     events: readonly NewUsageEvent[],
     receivedAtMs: number,
   ): Promise<(number | null)[]>;
+  /**
+   * The stored payload of each (customer, key) the store holds, in no set order; a key it
+   * does not hold is left out. Used to tell a retry (the same payload) from a reuse.
+   */
+  getUsageEvents(ids: readonly { customerId: string; key: string }[]): Promise<NewUsageEvent[]>;
   /** Stores what a recorded credits event's debit charged and could not cover. */
   setUsageEventCredits(
     customerId: string,
