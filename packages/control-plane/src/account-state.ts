@@ -27,7 +27,9 @@ export async function loadAccountState(
             version: subscription.planVersion,
             anchorMs: subscription.anchorMs,
             quantity: subscription.quantity,
-            ...lifecycle,
+            pastDueSinceMs: lifecycle.pastDueSinceMs,
+            pausedAtMs: lifecycle.pausedAtMs,
+            cancelAtMs: lifecycle.cancelAtMs,
           },
     trial:
       trial === null

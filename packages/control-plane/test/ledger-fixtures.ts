@@ -5,8 +5,9 @@ import { testSchema } from './postgres-schema.js';
 
 /**
  * The ledger suites' catalog: one currency per limit behaviour, a micro-unit currency, one
- * that burns the soonest expiry first, a metered feature that resets daily, and a monthly
- * plan whose unused credits roll over up to 30.
+ * that burns the soonest expiry first, a metered feature that resets daily, a monthly
+ * plan whose unused credits roll over up to 30, and the same plan with a second recurring
+ * grant of 7 promotional credits.
  */
 export const ledgerCatalogYaml = `schema_version: 1
 currencies:
@@ -26,6 +27,14 @@ plans:
         entitlements: { chat: true }
         credits:
           - { currency: credits, amount: 100, category: paid, rollover_max: 30, cost_basis: 900 }
+  monthly_plus:
+    versions:
+      - version: 1
+        published_at: 2026-01-01T00:00:00Z
+        entitlements: { chat: true }
+        credits:
+          - { currency: credits, amount: 100, category: paid, rollover_max: 30, cost_basis: 900 }
+          - { currency: credits, amount: 7, category: promotional }
 `;
 export const ledgerCatalog = parseCatalog(ledgerCatalogYaml);
 

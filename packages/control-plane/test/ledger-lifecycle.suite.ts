@@ -201,4 +201,115 @@ export function ledgerLifecycleSuite(kind: StoreKind): void {
       expect(grants.at(-1)).toMatchObject({ amount: 100, cost_basis: 900, status: 'live' });
     });
   });
+
+  describe(`ledger recurring grants and the subscription lifecycle (${kind})`, () => {
+    let harness: Harness;
+    beforeAll(async () => {
+      harness = await startLedgerHarness(kind, '2026-01-10T00:00:00Z');
+    });
+    afterAll(() => harness.close());
+
+    const entriesOf = async (customer: string) =>
+      (await ledgerOf(harness, customer)).map((entry) => [entry.kind, entry.amount, entry.at]);
+    const subscribe = async (customer: string, plan: string) => {
+      await customerWith(harness, customer);
+      const reply = await harness.call('POST', `/v1/customers/${customer}/subscriptions`, {
+        plan,
+      });
+      expect(reply.status).toBe(201);
+    };
+    const lifecycle = (customer: string, event: string) =>
+      harness.call('POST', `/v1/customers/${customer}/subscription/events`, { event });
+    const day = (date: string) => `2026-${date}T00:00:00.000Z`;
+    // A period boundary with 100 unused: both grants expire, 30 roll over, 100 arrive.
+    const boundary = (date: string) => [
+      ['expiry', -30, day(date)],
+      ['expiry', -100, day(date)],
+      ['grant', 30, day(date)],
+      ['grant', 100, day(date)],
+    ];
+
+    it('grants nothing for the periods after a cancel takes effect', async () => {
+      harness.clock.set('2026-01-10T00:00:00Z');
+      await subscribe('quitter', 'monthly');
+      harness.clock.set('2026-01-20T00:00:00Z');
+      expect((await lifecycle('quitter', 'cancel')).status).toBe(200);
+      harness.clock.set('2026-04-15T00:00:00Z');
+      await harness.call('POST', '/v1/jobs/ledger', {});
+      expect(await entriesOf('quitter')).toEqual([
+        ['grant', 100, day('01-10')],
+        ['expiry', -100, day('02-10')],
+      ]);
+      expect((await balanceOf(harness, 'quitter', 'credits')).balance).toBe(0);
+    });
+
+    it('grants no period that starts during a pause; a resume grants the current one', async () => {
+      harness.clock.set('2026-01-10T00:00:00Z');
+      await subscribe('pauser', 'monthly');
+      harness.clock.set('2026-02-20T00:00:00Z');
+      expect((await lifecycle('pauser', 'pause')).status).toBe(200);
+      const beforePause = [
+        ['grant', 100, day('01-10')],
+        ['expiry', -100, day('02-10')],
+        ['grant', 30, day('02-10')],
+        ['grant', 100, day('02-10')],
+      ];
+      // Paused over 03-10 and 04-10: the grants expire, nothing arrives.
+      harness.clock.set('2026-04-15T00:00:00Z');
+      await harness.call('POST', '/v1/jobs/ledger', {});
+      const paused = [
+        ...beforePause,
+        ['expiry', -30, day('03-10')],
+        ['expiry', -100, day('03-10')],
+      ];
+      expect(await entriesOf('pauser')).toEqual(paused);
+
+      // The period in progress is granted at the resume, with nothing rolled into it.
+      expect((await lifecycle('pauser', 'resume')).status).toBe(200);
+      harness.clock.set('2026-05-12T00:00:00Z');
+      expect(await entriesOf('pauser')).toEqual([
+        ...paused,
+        ['grant', 100, day('04-15')],
+        ['expiry', -100, day('05-10')],
+        ['grant', 30, day('05-10')],
+        ['grant', 100, day('05-10')],
+      ]);
+      expect((await balanceOf(harness, 'pauser', 'credits')).balance).toBe(130);
+    });
+
+    it('starts a new plan slot at the change, never back-dated to past periods', async () => {
+      harness.clock.set('2026-01-10T00:00:00Z');
+      await subscribe('changer', 'monthly');
+      harness.clock.set('2026-04-15T00:00:00Z');
+      const change = await harness.call('POST', '/v1/customers/changer/subscription/change', {
+        plan: 'monthly_plus',
+      });
+      expect(change.status).toBe(200);
+      const beforeChange = [
+        ['grant', 100, day('01-10')],
+        ['expiry', -100, day('02-10')],
+        ['grant', 30, day('02-10')],
+        ['grant', 100, day('02-10')],
+        ...boundary('03-10'),
+        ...boundary('04-10'),
+      ];
+      // The 7 of the new slot arrive at the change; the 100 of this period were granted.
+      expect(await entriesOf('changer')).toEqual([...beforeChange, ['grant', 7, day('04-15')]]);
+
+      // From the next period on, both slots of the new plan, once each.
+      harness.clock.set('2026-05-12T00:00:00Z');
+      await harness.call('POST', '/v1/jobs/ledger', {});
+      expect(await entriesOf('changer')).toEqual([
+        ...beforeChange,
+        ['grant', 7, day('04-15')],
+        ['expiry', -30, day('05-10')],
+        ['expiry', -100, day('05-10')],
+        ['expiry', -7, day('05-10')],
+        ['grant', 30, day('05-10')],
+        ['grant', 100, day('05-10')],
+        ['grant', 7, day('05-10')],
+      ]);
+      expect((await balanceOf(harness, 'changer', 'credits')).balance).toBe(137);
+    });
+  });
 }

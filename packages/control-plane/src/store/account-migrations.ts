@@ -87,6 +87,11 @@ export const accountSqliteMigrations: readonly { version: number; name: string; 
       );
     `,
   },
+  {
+    version: 202,
+    name: 'ledger: the instant recurring grants start again after a resume or plan change',
+    sql: `ALTER TABLE subscription_lifecycle ADD COLUMN recurring_from_ms INTEGER;`,
+  },
 ];
 
 /**
