@@ -78,6 +78,7 @@ export interface Entry {
   actor: string;
   reference: string | null;
   idempotency_key: string | null;
+  reason: string | null;
 }
 
 /** Every ledger entry of a customer, read page by page. */

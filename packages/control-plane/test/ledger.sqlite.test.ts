@@ -1,3 +1,4 @@
+import { ledgerAdjustmentsSuite } from './ledger-adjustments.suite.js';
 import { ledgerCasesSuite } from './ledger-cases.suite.js';
 import { ledgerConcurrencySuite } from './ledger-concurrency.suite.js';
 import { ledgerGrantsSuite } from './ledger-grants.suite.js';
@@ -9,6 +10,7 @@ import { usageIngestSuite } from './usage-ingest.suite.js';
 
 // The shared ledger suites on the embedded SQLite store.
 ledgerCasesSuite('sqlite');
+ledgerAdjustmentsSuite('sqlite');
 ledgerLifecycleSuite('sqlite');
 ledgerGrantsSuite('sqlite');
 ledgerInputSuite('sqlite');

@@ -17,6 +17,7 @@ export interface EntryContext {
   actor: string;
   reference?: string | null;
   idempotencyKey?: string | null;
+  reason?: string | null;
 }
 
 export type NewGrant = Omit<GrantRow, 'id' | 'remaining' | 'expired' | 'voidedAtMs'>;
@@ -118,6 +119,7 @@ export async function appendEntry(
     actor: context.actor,
     reference: context.reference ?? null,
     idempotencyKey: context.idempotencyKey ?? null,
+    reason: context.reason ?? null,
   });
 }
 

@@ -52,6 +52,7 @@ export function registerAccountRoutes(app: FastifyInstance, context: RouteContex
           actor: entry.actor,
           reference: entry.reference,
           idempotency_key: entry.idempotencyKey,
+          reason: entry.reason,
         })),
         next_after: entries.length === limit ? (entries.at(-1)?.id ?? null) : null,
       };

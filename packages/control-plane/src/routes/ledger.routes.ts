@@ -6,10 +6,11 @@ import {
   validationError,
 } from '@tollgate/core';
 import type { CurrencyDefinition } from '@tollgate/catalog';
+import { adjustCredits } from '../ledger/adjust.js';
 import { debitCredits } from '../ledger/debit.js';
 import { refundDebit, voidGrant } from '../ledger/refund.js';
 import type { Body } from '../http/body.js';
-import { formatInstant, readBody, readIdentifier } from '../http/body.js';
+import { formatInstant, readBody, readChoice, readIdentifier } from '../http/body.js';
 import { runOnce } from '../http/idempotency.js';
 import type { Outcome } from '../http/idempotency.js';
 import type { StoreTransaction } from '../store/store.js';
@@ -26,9 +27,10 @@ const referenceLengthMax = 256;
 const pageSizeMax = 1_000;
 
 /**
- * Ledger writes other than grants (`credits.routes.ts`): debit, refund, void; and the
- * paged list of grants. Admin keys only. Every write takes an `idempotency_key`, unique
- * per customer across grants, debits, refunds and voids.
+ * Ledger writes other than grants (`credits.routes.ts`): debit, refund, void and
+ * adjustment; and the paged list of grants. Admin keys only. Every write takes an
+ * `idempotency_key`, unique per customer across grants, debits, refunds, voids and
+ * adjustments.
  */
 export function registerLedgerRoutes(app: FastifyInstance, context: RouteContext): void {
   app.post('/v1/customers/:id/debits', async (request: CustomerRequest, reply) => {
@@ -101,7 +103,66 @@ export function registerLedgerRoutes(app: FastifyInstance, context: RouteContext
     });
   });
 
+  app.post('/v1/customers/:id/adjustments', (request: CustomerRequest, reply) =>
+    adjust(context, request, reply),
+  );
+
   app.get('/v1/customers/:id/grants', (request: CustomerRequest) => listGrants(context, request));
+}
+
+/**
+ * `POST /v1/customers/:id/adjustments`: an operator's signed correction with a reason.
+ * The amount is a non-zero integer of at most 2^53 - 1 either way.
+ */
+async function adjust(context: RouteContext, request: CustomerRequest, reply: FastifyReply) {
+  const body = readBody(request.body);
+  const currency = readCurrency(context, body);
+  const amount = readSignedAmount(body.amount);
+  const reason = readText(body.reason, 'reason');
+  const reference = readOptionalReference(body);
+  const category =
+    body.category === undefined
+      ? 'promotional'
+      : readChoice(body, 'category', ['paid', 'promotional'] as const);
+  if (amount < 0 && body.category !== undefined) {
+    throw validationError('category', 'only a positive adjustment creates a grant');
+  }
+  return write(context, request, reply, { adjustment: body }, async (tx, nowMs, actor) => {
+    const customerId = request.params.id;
+    const idempotencyKey = readIdentifier(body, 'idempotency_key');
+    const sourceKey = `adjustment:${customerId}:${idempotencyKey}@${nowMs}`;
+    const result = await adjustCredits(
+      tx,
+      { customerId, currency, amount, category, sourceKey },
+      { atMs: nowMs, actor, reference, idempotencyKey, reason },
+    );
+    return {
+      status: 201,
+      body: {
+        currency: currency.key,
+        amount,
+        grant_id: result.grant?.id ?? null,
+        balance: result.balance,
+        lines: linesJson(result.lines),
+        reason,
+        reference,
+        at: formatInstant(nowMs),
+      },
+    };
+  });
+}
+
+function readSignedAmount(value: unknown): number {
+  const magnitude = typeof value === 'number' && value < 0 ? -value : value;
+  const parsed = parsePositiveQuantity(magnitude, 'amount');
+  return value === magnitude ? parsed : -parsed;
+}
+
+function readText(value: unknown, field: string): string {
+  if (typeof value !== 'string' || value.length === 0 || value.length > referenceLengthMax) {
+    throw validationError(field, `expected a string of 1-${referenceLengthMax} characters`);
+  }
+  return value;
 }
 
 /** Validates the customer and key, then runs `work` once per idempotency key. */

@@ -30,7 +30,7 @@ const grantColumns = `id, customer_id AS customerId, currency, category, amount,
   period_index AS periodIndex, voided_at_ms AS voidedAtMs`;
 const entryColumns = `id, customer_id AS customerId, currency, grant_id AS grantId,
   debit_id AS debitId, kind, amount, at_ms AS atMs, actor, reference,
-  idempotency_key AS idempotencyKey`;
+  idempotency_key AS idempotencyKey, reason`;
 const debitColumns = `id, customer_id AS customerId, currency, requested, debited, overage,
   shortfall, at_ms AS atMs, actor, reference, idempotency_key AS idempotencyKey`;
 
@@ -226,8 +226,8 @@ export class PostgresTransaction implements StoreTransaction {
   async appendLedgerEntry(entry: Omit<LedgerEntryRow, 'id'>): Promise<number> {
     const result = await this.#query<{ id: number }>(
       `INSERT INTO ledger_entries (environment, customer_id, currency, grant_id, debit_id, kind,
-       amount, at_ms, actor, reference, idempotency_key)
-       VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?) RETURNING id`,
+       amount, at_ms, actor, reference, idempotency_key, reason)
+       VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?) RETURNING id`,
       [
         this.environment,
         entry.customerId,
@@ -240,6 +240,7 @@ export class PostgresTransaction implements StoreTransaction {
         entry.actor,
         entry.reference,
         entry.idempotencyKey,
+        entry.reason,
       ],
     );
     return insertedId(result.rows);

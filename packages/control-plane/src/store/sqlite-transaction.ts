@@ -29,7 +29,7 @@ const grantColumns = `id, customer_id AS customerId, currency, category, amount,
 
 const entryColumns = `id, customer_id AS customerId, currency, grant_id AS grantId,
   debit_id AS debitId, kind, amount, at_ms AS atMs, actor, reference,
-  idempotency_key AS idempotencyKey`;
+  idempotency_key AS idempotencyKey, reason`;
 
 const debitColumns = `id, customer_id AS customerId, currency, requested, debited, overage,
   shortfall, at_ms AS atMs, actor, reference, idempotency_key AS idempotencyKey`;
@@ -244,7 +244,8 @@ export class SqliteTransaction implements StoreTransaction {
   async appendLedgerEntry(entry: Omit<LedgerEntryRow, 'id'>): Promise<number> {
     const result = this.#sql(
       `INSERT INTO ledger_entries (environment, customer_id, currency, grant_id, debit_id, kind,
-       amount, at_ms, actor, reference, idempotency_key) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
+       amount, at_ms, actor, reference, idempotency_key, reason)
+       VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
     ).run(
       this.environment,
       entry.customerId,
@@ -257,6 +258,7 @@ export class SqliteTransaction implements StoreTransaction {
       entry.actor,
       entry.reference,
       entry.idempotencyKey,
+      entry.reason,
     );
     return Number(result.lastInsertRowid);
   }

@@ -232,6 +232,8 @@ export interface LedgerEntryRow {
   actor: string;
   reference: string | null;
   idempotencyKey: string | null;
+  /** Why an operator made an `adjustment`; null for every other entry. */
+  reason: string | null;
 }
 
 export interface UsageTotalKey {
