@@ -136,6 +136,49 @@ export function usageIngestSuite(kind: StoreKind): void {
       expect((await balanceOf(harness, 'chatter', 'credits')).balance).toBe(0);
     });
 
+    it('debits −95 for usage costing 500 on 95 and shows a shortfall of 405', async () => {
+      harness.clock.set('2026-07-07T00:00:00Z');
+      await customerWith(harness, 'shorted', { amount: 95 });
+      const time = harness.clock.now();
+      const usage = { key: 'big', customer: 'shorted', feature: 'chat', quantity: 500, time };
+      expect((await harness.postUsage([usage])).body).toMatchObject({ accepted: 1 });
+      const charged = (await ledgerOf(harness, 'shorted')).at(-1)!;
+      expect([charged.kind, charged.amount, charged.reference]).toEqual([
+        'debit',
+        -95,
+        'usage:big',
+      ]);
+      const read = await harness.call('GET', `/v1/customers/shorted/debits/${charged.debit_id}`);
+      expect(read.status).toBe(200);
+      expect(read.body).toMatchObject({
+        id: charged.debit_id,
+        currency: 'credits',
+        requested: 500,
+        debited: 95,
+        overage: 0,
+        shortfall: 405,
+        idempotency_key: 'big',
+      });
+      expect((await balanceOf(harness, 'shorted', 'credits')).balance).toBe(0);
+
+      // A soft debit past the balance shows its overage; another customer's debit is 404.
+      await customerWith(harness, 'overdrawn', { currency: 'soft_credits', amount: 10 });
+      const soft = await harness.call('POST', '/v1/customers/overdrawn/debits', {
+        currency: 'soft_credits',
+        amount: 25,
+        idempotency_key: 'o1',
+      });
+      const softRead = await harness.call('GET', `/v1/customers/overdrawn/debits/${soft.body.id}`);
+      expect(softRead.body).toMatchObject({
+        requested: 25,
+        debited: 25,
+        overage: 15,
+        shortfall: 0,
+      });
+      const foreign = await harness.call('GET', `/v1/customers/shorted/debits/${soft.body.id}`);
+      expect([foreign.status, foreign.body.field]).toEqual([404, 'debit_id']);
+    });
+
     it('rejects a batch naming an unknown customer and records none of it', async () => {
       harness.clock.set('2026-07-04T00:00:00Z');
       await customerWith(harness, 'known');

@@ -1,5 +1,6 @@
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import {
+  TollgateError,
   assertIdentifier,
   parsePositiveQuantity,
   parseQuantity,
@@ -19,6 +20,7 @@ import type { RouteContext } from './route-context.js';
 import { loadCustomer } from './route-context.js';
 
 type CustomerRequest = FastifyRequest<{ Params: { id: string; grant_id?: string } }>;
+type DebitRequest = FastifyRequest<{ Params: { id: string; debit_id: string } }>;
 type Write = (tx: StoreTransaction, nowMs: number, actor: string) => Promise<Outcome>;
 
 /** A claim this old was left by a process that died: no ledger request runs a minute. */
@@ -108,6 +110,9 @@ export function registerLedgerRoutes(app: FastifyInstance, context: RouteContext
   );
 
   app.get('/v1/customers/:id/grants', (request: CustomerRequest) => listGrants(context, request));
+  app.get('/v1/customers/:id/debits/:debit_id', (request: DebitRequest) =>
+    readDebit(context, request),
+  );
 }
 
 /**
@@ -205,6 +210,38 @@ async function listGrants(context: RouteContext, request: CustomerRequest) {
     return {
       grants: page.map((grant) => grantDetailJson(grant, nowMs)),
       next_after: grants.length > limit ? (page.at(-1)?.id ?? null) : null,
+    };
+  });
+}
+
+/**
+ * `GET /v1/customers/:id/debits/:debit_id`: what one debit asked, charged and could not
+ * charge. `overage` went below zero on a soft balance; `shortfall` is what usage that had
+ * already happened left uncharged (the usage is recorded in full, the balance not).
+ */
+async function readDebit(context: RouteContext, request: DebitRequest) {
+  const customerId = assertIdentifier(request.params.id, 'id');
+  const debitId = readPathId(request.params.debit_id, 'debit_id');
+  const nowMs = context.clock();
+  return context.store.transaction(request.principal.environment, async (tx) => {
+    await loadCustomer(context, tx, customerId, nowMs);
+    const debit = await tx.getDebit(debitId);
+    if (debit === null || debit.customerId !== customerId) {
+      throw new TollgateError('TOLLGATE_ERR_NOT_FOUND', `No debit ${debitId} of ${customerId}`, {
+        field: 'debit_id',
+      });
+    }
+    return {
+      id: debit.id,
+      currency: debit.currency,
+      requested: debit.requested,
+      debited: debit.debited,
+      overage: debit.overage,
+      shortfall: debit.shortfall,
+      at: formatInstant(debit.atMs),
+      actor: debit.actor,
+      reference: debit.reference,
+      idempotency_key: debit.idempotencyKey,
     };
   });
 }
