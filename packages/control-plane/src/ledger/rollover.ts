@@ -2,7 +2,13 @@ import { periodAt, periodBoundary } from '@tollgate/catalog';
 import type { Catalog, Period, RecurringGrantDefinition } from '@tollgate/catalog';
 import { findPlanVersion } from '../plan-versions.js';
 import type { GrantRow, StoreTransaction, SubscriptionRow } from '../store/store.js';
-import { assertLedgerInvariants, expireGrant, grantCredits, ledgerInternal } from './ledger.js';
+import {
+  assertLedgerInvariants,
+  creditScheduledGrant,
+  expireGrant,
+  grantCredits,
+  ledgerInternal,
+} from './ledger.js';
 
 interface DueGrant {
   slot: number;
@@ -14,9 +20,10 @@ interface DueGrant {
 
 /**
  * Brings one customer's credits up to `nowMs`: grants every recurring grant whose period
- * has started and expires every grant whose expiry has passed, in time order, so that the
- * ledger reads as if a job had run at each instant. Runs lazily before any read or write
- * touching the customer. Each recurring grant has the source key
+ * has started, credits every scheduled grant (`effective_at` in the future when made)
+ * whose instant has come, and expires every grant whose expiry has passed, in time order,
+ * so that the ledger reads as if a job had run at each instant. Runs lazily before any
+ * read or write touching the customer. Each recurring grant has the source key
  * `recurring:<subscription>:<slot>:<period index>`, unique in the store, so a period is
  * granted exactly once however often this runs.
  *
@@ -44,18 +51,26 @@ export async function rolloverCustomer(
   // The grants expired in this run, with what each held: the rollover carries from them.
   const expired = new Map<number, { grant: GrantRow; remainder: number }>();
 
+  const scheduled = await tx.listDueScheduledGrants(customerId, nowMs);
+
   for (;;) {
     const nextExpiry = earliestExpired(await tx.listOpenGrants(customerId), nowMs);
     const nextGrant = pending[0];
-    if (nextExpiry === undefined && nextGrant === undefined) break;
+    const nextScheduled = scheduled[0];
+    const grantAtMs = Math.min(
+      nextGrant?.atMs ?? Number.POSITIVE_INFINITY,
+      nextScheduled?.effectiveAtMs ?? Number.POSITIVE_INFINITY,
+    );
+    if (nextExpiry === undefined && grantAtMs === Number.POSITIVE_INFINITY) break;
 
     // On a tie the old grant expires before the new one arrives, as at a period boundary.
-    const expiryFirst =
-      nextExpiry !== undefined &&
-      (nextGrant === undefined || (nextExpiry.expiresAtMs ?? 0) <= nextGrant.atMs);
+    const expiryFirst = nextExpiry !== undefined && (nextExpiry.expiresAtMs ?? 0) <= grantAtMs;
     if (expiryFirst) {
       expired.set(nextExpiry.id, { grant: nextExpiry, remainder: nextExpiry.remaining });
       await expireGrant(tx, nextExpiry, 'job');
+    } else if (nextScheduled !== undefined && nextScheduled.effectiveAtMs === grantAtMs) {
+      scheduled.shift();
+      await creditScheduledGrant(tx, nextScheduled, 'job');
     } else if (nextGrant !== undefined && subscription !== null) {
       pending.shift();
       const carried = carriedInto(nextGrant, subscription, expired);

@@ -195,6 +195,18 @@ export class PostgresTransaction implements StoreTransaction {
     );
   }
 
+  async listDueScheduledGrants(customerId: string, nowMs: number): Promise<GrantRow[]> {
+    return this.#all(
+      `SELECT ${grantColumns} FROM grants WHERE environment = ? AND customer_id = ?
+       AND source_key LIKE 'scheduled:%' AND NOT expired AND voided_at_ms IS NULL
+       AND effective_at_ms <= ? AND NOT EXISTS (SELECT 1 FROM ledger_entries AS entry
+       WHERE entry.environment = grants.environment AND entry.grant_id = grants.id)
+       ORDER BY effective_at_ms, id`,
+      customerId,
+      nowMs,
+    );
+  }
+
   async listOpenGrants(customerId: string): Promise<GrantRow[]> {
     return this.#all(
       `SELECT ${grantColumns} FROM grants WHERE environment = ? AND customer_id = ?

@@ -207,6 +207,19 @@ export class SqliteTransaction implements StoreTransaction {
     return rows.map((row) => ({ ...row, expired: row.expired === 1 }));
   }
 
+  async listDueScheduledGrants(customerId: string, nowMs: number): Promise<GrantRow[]> {
+    const rows = this.#all<StoredGrant>(
+      `SELECT ${grantColumns} FROM grants WHERE environment = ? AND customer_id = ?
+       AND source_key LIKE 'scheduled:%' AND expired = 0 AND voided_at_ms IS NULL
+       AND effective_at_ms <= ? AND NOT EXISTS (SELECT 1 FROM ledger_entries AS entry
+       WHERE entry.environment = grants.environment AND entry.grant_id = grants.id)
+       ORDER BY effective_at_ms, id`,
+      customerId,
+      nowMs,
+    );
+    return rows.map((row) => ({ ...row, expired: row.expired === 1 }));
+  }
+
   async listOpenGrants(customerId: string): Promise<GrantRow[]> {
     const rows = this.#all<StoredGrant>(
       `SELECT ${grantColumns} FROM grants WHERE environment = ? AND customer_id = ?

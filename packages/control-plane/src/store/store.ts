@@ -55,6 +55,11 @@ export interface StoreTransaction {
   /** Throws when `sourceKey` was used before: a grant source is granted exactly once. */
   insertGrant(grant: Omit<GrantRow, 'id'>): Promise<GrantRow>;
   getGrantBySource(sourceKey: string): Promise<GrantRow | null>;
+  /**
+   * The customer's scheduled grants (source `scheduled:…`) effective by `nowMs` that have no
+   * entry yet, neither expired nor voided: the ones the rollover credits now, in time order.
+   */
+  listDueScheduledGrants(customerId: string, nowMs: number): Promise<GrantRow[]>;
   getGrant(id: number): Promise<GrantRow | null>;
   /** The customer's grants, oldest first. */
   listGrants(customerId: string): Promise<GrantRow[]>;
