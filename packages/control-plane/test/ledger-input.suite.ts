@@ -2,6 +2,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { requestHashOf } from '../src/http/idempotency.js';
 import { openStore } from '../src/store/open-store.js';
 import type { LedgerHarness, StoreKind } from './ledger-fixtures.js';
+import { rawSql } from './raw-sql.js';
 import { balanceOf, customerWith, debit, ledgerOf, startLedgerHarness } from './ledger-fixtures.js';
 
 const dayMs = 24 * 60 * 60 * 1000;
@@ -191,6 +192,23 @@ export function ledgerInputSuite(kind: StoreKind): void {
       expect(await state('whale')).toEqual(before);
       const spent = await debit(harness, 'whale', { amount: 2 ** 53 - 2, idempotency_key: 'w' });
       expect(spent.body.balance).toBe(1);
+    });
+
+    it('refuses to read a stored 2^53 + 1 rather than rounding it to 2^53', async () => {
+      await customerWith(harness, 'huge', { amount: 5 });
+      // 64-bit storage holds it; a JavaScript number cannot. Written past the API, in SQL.
+      await rawSql(
+        harness,
+        `UPDATE balances SET balance = 9007199254740993
+         WHERE customer_id = 'huge' AND currency = 'credits'`,
+      );
+      const read = await harness.call('GET', '/v1/customers/huge/balances');
+      expect([read.status, read.body.code]).toEqual([500, 'TOLLGATE_ERR_INTERNAL']);
+      await rawSql(
+        harness,
+        `UPDATE balances SET balance = 5 WHERE customer_id = 'huge' AND currency = 'credits'`,
+      );
+      expect((await balanceOf(harness, 'huge', 'credits')).balance).toBe(5);
     });
   });
 }

@@ -1,5 +1,6 @@
 import type { Database as SqliteDatabase, Statement as SqliteStatement } from 'better-sqlite3';
 import { SqlAccounts } from './sql-accounts.js';
+import { exactRow, exactRows } from './sqlite-integers.js';
 import type {
   AddonPurchaseRow,
   ClaimOutcome,
@@ -56,7 +57,7 @@ export class SqliteTransaction implements StoreTransaction {
     this.accounts = new SqlAccounts(async (source, parameters) => {
       const statement = this.#sql(source);
       if (statement.reader) {
-        return { rows: statement.all(...parameters) as Record<string, unknown>[], changes: 0 };
+        return { rows: exactRows(statement.all(...parameters)), changes: 0 };
       }
       return { rows: [], changes: statement.run(...parameters).changes };
     }, environment);
@@ -417,14 +418,16 @@ export class SqliteTransaction implements StoreTransaction {
        ON CONFLICT DO NOTHING RETURNING sequence`,
     );
     return events.map((event) => {
-      const row = statement.get(
-        this.environment,
-        event.customerId,
-        event.key,
-        event.feature,
-        event.quantity,
-        event.timeMs,
-        receivedAtMs,
+      const row = exactRow(
+        statement.get(
+          this.environment,
+          event.customerId,
+          event.key,
+          event.feature,
+          event.quantity,
+          event.timeMs,
+          receivedAtMs,
+        ),
       ) as { sequence: number } | undefined;
       return row?.sequence ?? null;
     });
@@ -437,7 +440,7 @@ export class SqliteTransaction implements StoreTransaction {
     );
     const found: NewUsageEvent[] = [];
     for (const id of ids) {
-      const row = statement.get(this.environment, id.customerId, id.key) as
+      const row = exactRow(statement.get(this.environment, id.customerId, id.key)) as
         NewUsageEvent | undefined;
       if (row !== undefined) found.push(row);
     }
@@ -536,11 +539,13 @@ export class SqliteTransaction implements StoreTransaction {
 
   /** Runs a query whose first parameter is the environment, returning one row or null. */
   #one<Row>(source: string, ...parameters: unknown[]): Row | null {
-    return (this.#sql(source).get(this.environment, ...parameters) as Row | undefined) ?? null;
+    return (
+      exactRow<Row | undefined>(this.#sql(source).get(this.environment, ...parameters)) ?? null
+    );
   }
 
   #all<Row>(source: string, ...parameters: unknown[]): Row[] {
-    return this.#sql(source).all(this.environment, ...parameters) as Row[];
+    return exactRows<Row>(this.#sql(source).all(this.environment, ...parameters));
   }
 
   /** Prepared statements are cached per connection: preparing is the costly part. */
@@ -553,6 +558,8 @@ export class SqliteTransaction implements StoreTransaction {
     let statement = statements.get(source);
     if (statement === undefined) {
       statement = this.#database.prepare(source);
+      // Reads get BigInts, made numbers only when exact (`exactRow`).
+      if (statement.reader) statement.safeIntegers(true);
       statements.set(source, statement);
     }
     return statement;
