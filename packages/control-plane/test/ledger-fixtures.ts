@@ -50,13 +50,14 @@ export async function startLedgerHarness(
   kind: StoreKind,
   start: string,
   catalog = ledgerCatalog,
+  options: { idempotencyRetentionMs?: number } = {},
 ): Promise<LedgerHarness> {
   if (kind === 'sqlite') {
-    const harness = await startHarness(start, { catalog });
+    const harness = await startHarness(start, { catalog, ...options });
     return { ...harness, storeOptions: { databasePath: harness.databasePath } };
   }
   const schema = testSchema('ledger');
-  const harness = await startHarness(start, { catalog, databaseUrl: schema.url });
+  const harness = await startHarness(start, { catalog, databaseUrl: schema.url, ...options });
   return {
     ...harness,
     storeOptions: { databaseUrl: schema.url },

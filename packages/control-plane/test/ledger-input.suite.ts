@@ -3,7 +3,14 @@ import { requestHashOf } from '../src/http/idempotency.js';
 import { openStore } from '../src/store/open-store.js';
 import type { LedgerHarness, StoreKind } from './ledger-fixtures.js';
 import { rawSql } from './raw-sql.js';
-import { balanceOf, customerWith, debit, ledgerOf, startLedgerHarness } from './ledger-fixtures.js';
+import {
+  balanceOf,
+  customerWith,
+  debit,
+  ledgerCatalog,
+  ledgerOf,
+  startLedgerHarness,
+} from './ledger-fixtures.js';
 
 const dayMs = 24 * 60 * 60 * 1000;
 
@@ -69,6 +76,36 @@ export function ledgerInputSuite(kind: StoreKind): void {
       expect(job.body.purged_keys).toBeGreaterThanOrEqual(1);
       await harness.call('POST', '/v1/customers/aging/grants', body);
       expect((await balanceOf(harness, 'aging', 'credits')).balance).toBe(2);
+    });
+
+    it('refuses a key retention under 30 days; one of 40 keeps a key through day 35', async () => {
+      const start = '2026-07-01T00:00:00Z';
+      await expect(
+        startLedgerHarness(kind, start, ledgerCatalog, { idempotencyRetentionMs: 29 * dayMs }),
+      ).rejects.toMatchObject({
+        code: 'TOLLGATE_ERR_VALIDATION',
+        field: 'idempotencyRetentionMs',
+      });
+      const keeping = await startLedgerHarness(kind, start, ledgerCatalog, {
+        idempotencyRetentionMs: 40 * dayMs,
+      });
+      try {
+        const body = { currency: 'credits', amount: 1, category: 'paid', idempotency_key: 'k' };
+        await customerWith(keeping, 'kept');
+        await keeping.call('POST', '/v1/customers/kept/grants', body);
+        keeping.clock.advance(35 * dayMs);
+        const early = await keeping.call('POST', '/v1/jobs/ledger', {});
+        expect(early.body.purged_keys).toBe(0);
+        await keeping.call('POST', '/v1/customers/kept/grants', body);
+        expect((await balanceOf(keeping, 'kept', 'credits')).balance).toBe(1);
+        keeping.clock.advance(6 * dayMs);
+        const late = await keeping.call('POST', '/v1/jobs/ledger', {});
+        expect(late.body.purged_keys).toBe(1);
+        await keeping.call('POST', '/v1/customers/kept/grants', body);
+        expect((await balanceOf(keeping, 'kept', 'credits')).balance).toBe(2);
+      } finally {
+        await keeping.close();
+      }
     });
 
     const badAmounts: [string, string][] = [

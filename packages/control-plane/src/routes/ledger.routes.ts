@@ -205,7 +205,8 @@ async function listGrants(context: RouteContext, request: CustomerRequest) {
   const nowMs = context.clock();
   return context.store.transaction(request.principal.environment, async (tx) => {
     await loadCustomer(context, tx, customerId, nowMs);
-    const grants = (await tx.listGrants(customerId)).filter((grant) => grant.id > afterId);
+    // One row past the page says whether another page follows.
+    const grants = await tx.listGrantsPage(customerId, afterId, limit + 1);
     const page = grants.slice(0, limit);
     return {
       grants: page.map((grant) => grantDetailJson(grant, nowMs)),

@@ -195,6 +195,16 @@ export class PostgresTransaction implements StoreTransaction {
     );
   }
 
+  async listGrantsPage(customerId: string, afterId: number, limit: number) {
+    return this.#all<GrantRow>(
+      `SELECT ${grantColumns} FROM grants WHERE environment = ? AND customer_id = ? AND id > ?
+       ORDER BY id LIMIT ?`,
+      customerId,
+      afterId,
+      limit,
+    );
+  }
+
   async listDueScheduledGrants(customerId: string, nowMs: number): Promise<GrantRow[]> {
     return this.#all(
       `SELECT ${grantColumns} FROM grants WHERE environment = ? AND customer_id = ?

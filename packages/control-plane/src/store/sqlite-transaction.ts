@@ -208,6 +208,17 @@ export class SqliteTransaction implements StoreTransaction {
     return rows.map((row) => ({ ...row, expired: row.expired === 1 }));
   }
 
+  async listGrantsPage(customerId: string, afterId: number, limit: number) {
+    const rows = this.#all<StoredGrant>(
+      `SELECT ${grantColumns} FROM grants WHERE environment = ? AND customer_id = ? AND id > ?
+       ORDER BY id LIMIT ?`,
+      customerId,
+      afterId,
+      limit,
+    );
+    return rows.map((row) => ({ ...row, expired: row.expired === 1 }));
+  }
+
   async listDueScheduledGrants(customerId: string, nowMs: number): Promise<GrantRow[]> {
     const rows = this.#all<StoredGrant>(
       `SELECT ${grantColumns} FROM grants WHERE environment = ? AND customer_id = ?

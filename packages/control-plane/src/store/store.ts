@@ -63,6 +63,8 @@ export interface StoreTransaction {
   getGrant(id: number): Promise<GrantRow | null>;
   /** The customer's grants, oldest first. */
   listGrants(customerId: string): Promise<GrantRow[]>;
+  /** At most `limit` of the customer's grants with an id above `afterId`, oldest first. */
+  listGrantsPage(customerId: string, afterId: number, limit: number): Promise<GrantRow[]>;
   /**
    * The grants a debit or the rollover may still touch, oldest first: neither expired nor
    * voided, and holding credits or due to expire. An emptied grant without an expiry is
