@@ -1,3 +1,5 @@
+// Over 500 lines on purpose: one class implements the whole `StoreTransaction` interface,
+// method for method beside `SqliteTransaction`, so the two stores' SQL can be read side by side.
 import type { PoolClient, QueryResultRow } from 'pg';
 import { SqlAccounts } from './sql-accounts.js';
 import { firstOccurrences, sequencesInOrder, usageEventId } from './usage-events.js';

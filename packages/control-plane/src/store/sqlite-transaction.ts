@@ -1,3 +1,5 @@
+// Over 500 lines on purpose: one class implements the whole `StoreTransaction` interface,
+// method for method beside `PostgresTransaction`, so the two stores' SQL can be read side by side.
 import type { Database as SqliteDatabase, Statement as SqliteStatement } from 'better-sqlite3';
 import { SqlAccounts } from './sql-accounts.js';
 import { exactRow, exactRows } from './sqlite-integers.js';
