@@ -1,4 +1,5 @@
 export { loadCatalogFile, parseCatalog } from './load.js';
+export { displayAmount } from './display-amount.js';
 export { formatPath } from './paths.js';
 export { addMonths, periodAt, periodBoundary } from './periods.js';
 export type { Period, ScheduleOptions } from './periods.js';

@@ -2,7 +2,7 @@ import Fastify, { LogController } from 'fastify';
 import type { FastifyInstance } from 'fastify';
 import type { LoggerOptions } from 'pino';
 import type { Catalog } from '@tollgate/catalog';
-import { systemClock } from '@tollgate/core';
+import { TollgateError, systemClock } from '@tollgate/core';
 import type { Clock } from '@tollgate/core';
 import { registerAuthentication } from './http/auth.js';
 import type { ApiKeyOptions } from './http/auth.js';
@@ -80,7 +80,11 @@ export async function createControlPlane(options: ControlPlaneOptions): Promise<
   const clock = options.clock ?? systemClock;
   const retentionMs = options.idempotencyRetentionMs ?? idempotencyRetentionMinMs;
   if (!(retentionMs >= idempotencyRetentionMinMs)) {
-    throw new Error('idempotencyRetentionMs must be at least 30 days');
+    throw new TollgateError(
+      'TOLLGATE_ERR_VALIDATION',
+      'idempotencyRetentionMs: expected at least 30 days (2592000000 ms)',
+      { field: 'idempotencyRetentionMs' },
+    );
   }
   const store = await openStore(options, clock());
   try {

@@ -49,9 +49,11 @@ export async function resolveCustomer(
   }
 
   // Recurring grants arrive and old ones expire at the subscription's period ends; any
-  // other grant changes the balance when it expires.
+  // other grant changes the balance when it expires, or arrives when scheduled.
   for (const grant of await tx.listGrants(customer.id)) {
     if (isSpendable(grant, nowMs) && grant.expiresAtMs !== null) changes.push(grant.expiresAtMs);
+    // A scheduled grant changes the balance when it becomes effective.
+    if (grant.voidedAtMs === null && grant.effectiveAtMs > nowMs) changes.push(grant.effectiveAtMs);
   }
   const subscription = await tx.getSubscription(customer.id);
   if (subscription !== null) changes.push(...nextRecurringStarts(catalog, subscription, nowMs));

@@ -41,6 +41,8 @@ export interface HarnessOptions {
   catalog?: Catalog;
   /** A PostgreSQL URL (with `?schema=`); a SQLite file in a temp directory when absent. */
   databaseUrl?: string;
+  /** Passed to `createControlPlane`; its 30-day default when absent. */
+  idempotencyRetentionMs?: number;
 }
 
 /** A control plane on a real SQLite file in a temp directory, listening on 127.0.0.1:0. */
@@ -54,6 +56,9 @@ export async function startHarness(start: string, options: HarnessOptions = {}):
       ? { databasePath }
       : { databaseUrl: options.databaseUrl }),
     clock: clock.now,
+    ...(options.idempotencyRetentionMs === undefined
+      ? {}
+      : { idempotencyRetentionMs: options.idempotencyRetentionMs }),
     logger: false,
     keys: [
       { key: adminKey, role: 'admin' },

@@ -146,9 +146,21 @@ export function ledgerCasesSuite(kind: StoreKind): void {
     it('1 credit = 1,000,000 micro: ten debits of 100,000 leave 0, an 11th is denied', async () => {
       await customerWith(harness, 'micro', { currency: 'micro_credits', amount: 1_000_000 });
       const body = { currency: 'micro_credits', amount: 100_000 };
+      // `display_scale: 6` shows the balance in whole credits; `credits` has scale 0.
+      const shown = async () => {
+        const read = await harness.call('GET', '/v1/customers/micro/balances');
+        return read.body.balances
+          .filter((entry: any) => ['micro_credits', 'credits'].includes(entry.currency))
+          .map((entry: any) => [entry.currency, entry.balance, entry.display]);
+      };
+      expect(await shown()).toEqual([
+        ['credits', 0, '0'],
+        ['micro_credits', 1_000_000, '1.000000'],
+      ]);
       for (let index = 0; index < 10; index += 1) {
         const reply = await debit(harness, 'micro', { ...body, idempotency_key: `m${index}` });
         expect(reply.status).toBe(201);
+        if (index === 4) expect((await shown())[1]).toEqual(['micro_credits', 500_000, '0.500000']);
       }
       expect((await balanceOf(harness, 'micro', 'micro_credits')).balance).toBe(0);
       const eleventh = await debit(harness, 'micro', { ...body, idempotency_key: 'm10' });

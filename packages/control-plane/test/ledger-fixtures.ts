@@ -5,8 +5,9 @@ import { testSchema } from './postgres-schema.js';
 
 /**
  * The ledger suites' catalog: one currency per limit behaviour, a micro-unit currency, one
- * that burns the soonest expiry first, a metered feature that resets daily, and a monthly
- * plan whose unused credits roll over up to 30.
+ * that burns the soonest expiry first, a metered feature that resets daily, a monthly
+ * plan whose unused credits roll over up to 30, and the same plan with a second recurring
+ * grant of 7 promotional credits.
  */
 export const ledgerCatalogYaml = `schema_version: 1
 currencies:
@@ -26,6 +27,14 @@ plans:
         entitlements: { chat: true }
         credits:
           - { currency: credits, amount: 100, category: paid, rollover_max: 30, cost_basis: 900 }
+  monthly_plus:
+    versions:
+      - version: 1
+        published_at: 2026-01-01T00:00:00Z
+        entitlements: { chat: true }
+        credits:
+          - { currency: credits, amount: 100, category: paid, rollover_max: 30, cost_basis: 900 }
+          - { currency: credits, amount: 7, category: promotional }
 `;
 export const ledgerCatalog = parseCatalog(ledgerCatalogYaml);
 
@@ -41,13 +50,14 @@ export async function startLedgerHarness(
   kind: StoreKind,
   start: string,
   catalog = ledgerCatalog,
+  options: { idempotencyRetentionMs?: number } = {},
 ): Promise<LedgerHarness> {
   if (kind === 'sqlite') {
-    const harness = await startHarness(start, { catalog });
+    const harness = await startHarness(start, { catalog, ...options });
     return { ...harness, storeOptions: { databasePath: harness.databasePath } };
   }
   const schema = testSchema('ledger');
-  const harness = await startHarness(start, { catalog, databaseUrl: schema.url });
+  const harness = await startHarness(start, { catalog, databaseUrl: schema.url, ...options });
   return {
     ...harness,
     storeOptions: { databaseUrl: schema.url },
@@ -69,6 +79,7 @@ export interface Entry {
   actor: string;
   reference: string | null;
   idempotency_key: string | null;
+  reason: string | null;
 }
 
 /** Every ledger entry of a customer, read page by page. */

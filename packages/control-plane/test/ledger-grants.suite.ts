@@ -2,7 +2,7 @@ import Database from 'better-sqlite3';
 import pg from 'pg';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { LedgerHarness, StoreKind } from './ledger-fixtures.js';
-import { customerWith, debit, ledgerOf, startLedgerHarness } from './ledger-fixtures.js';
+import { balanceOf, customerWith, debit, ledgerOf, startLedgerHarness } from './ledger-fixtures.js';
 
 /** What the store recorded in `schema_migrations`, read past the store's interface. */
 async function appliedMigrations(harness: LedgerHarness): Promise<number[]> {
@@ -119,9 +119,67 @@ export function ledgerGrantsSuite(kind: StoreKind): void {
       expect([bad.status, bad.body.field]).toEqual([400, 'limit']);
     });
 
-    it('records versioned migrations 1, 100, 101 and 102 on start', async () => {
+    it('keeps a grant effective later out of spending and the balance until then', async () => {
+      harness.clock.set('2026-07-01T00:00:00Z');
+      await customerWith(harness, 'later');
+      const future = await grant('later', 'f1', {
+        currency: 'credits',
+        category: 'paid',
+        amount: 40,
+        effective_at: '2026-07-10T00:00:00Z',
+        expires_at: '2026-07-20T00:00:00Z',
+      });
+      expect(future.status).toBe(201);
+      expect(future.body).toMatchObject({
+        amount: 40,
+        remaining: 0,
+        effective_at: '2026-07-10T00:00:00.000Z',
+      });
+      const early = await debit(harness, 'later', { amount: 5, idempotency_key: 'd1' });
+      expect(early.status).toBe(402);
+      expect((await balanceOf(harness, 'later', 'credits')).balance).toBe(0);
+      expect(await ledgerOf(harness, 'later')).toEqual([]);
+      const listed = (await harness.call('GET', '/v1/customers/later/grants')).body.grants;
+      expect(listed.map((row: any) => [row.status, row.remaining])).toEqual([['scheduled', 0]]);
+
+      // Counted from its instant: the entry is dated then, and debits may draw from it.
+      harness.clock.set('2026-07-10T00:00:00Z');
+      expect((await balanceOf(harness, 'later', 'credits')).balance).toBe(40);
+      const spent = await debit(harness, 'later', { amount: 5, idempotency_key: 'd2' });
+      expect([spent.status, spent.body.balance]).toEqual([201, 35]);
+      harness.clock.set('2026-07-25T00:00:00Z');
+      const entries = await ledgerOf(harness, 'later');
+      expect(entries.map((entry) => [entry.kind, entry.amount, entry.at])).toEqual([
+        ['grant', 40, '2026-07-10T00:00:00.000Z'],
+        ['debit', -5, '2026-07-10T00:00:00.000Z'],
+        ['expiry', -35, '2026-07-20T00:00:00.000Z'],
+      ]);
+    });
+
+    it('refuses a past effective time or an expiry not after it; writes nothing', async () => {
+      harness.clock.set('2026-08-01T00:00:00Z');
+      await customerWith(harness, 'backdated', { amount: 10 });
+      const before = await ledgerOf(harness, 'backdated');
+      const base = { currency: 'credits', category: 'paid', amount: 5 };
+      const past = await grant('backdated', 'p1', {
+        ...base,
+        effective_at: '2026-07-31T23:59:59Z',
+      });
+      expect([past.status, past.body.field]).toEqual([400, 'effective_at']);
+      const inverted = await grant('backdated', 'p2', {
+        ...base,
+        effective_at: '2026-08-10T00:00:00Z',
+        expires_at: '2026-08-10T00:00:00Z',
+      });
+      expect([inverted.status, inverted.body.field]).toEqual([400, 'expires_at']);
+      expect(await ledgerOf(harness, 'backdated')).toEqual(before);
+      const grants = (await harness.call('GET', '/v1/customers/backdated/grants')).body.grants;
+      expect(grants).toHaveLength(1);
+    });
+
+    it('records versioned migrations 1 and 100 to 103 on start', async () => {
       const versions = await appliedMigrations(harness);
-      expect(versions.filter((version) => version < 200)).toEqual([1, 100, 101, 102]);
+      expect(versions.filter((version) => version < 200)).toEqual([1, 100, 101, 102, 103]);
     });
   });
 }

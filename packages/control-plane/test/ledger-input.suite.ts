@@ -2,7 +2,15 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { requestHashOf } from '../src/http/idempotency.js';
 import { openStore } from '../src/store/open-store.js';
 import type { LedgerHarness, StoreKind } from './ledger-fixtures.js';
-import { balanceOf, customerWith, debit, ledgerOf, startLedgerHarness } from './ledger-fixtures.js';
+import { rawSql } from './raw-sql.js';
+import {
+  balanceOf,
+  customerWith,
+  debit,
+  ledgerCatalog,
+  ledgerOf,
+  startLedgerHarness,
+} from './ledger-fixtures.js';
 
 const dayMs = 24 * 60 * 60 * 1000;
 
@@ -68,6 +76,36 @@ export function ledgerInputSuite(kind: StoreKind): void {
       expect(job.body.purged_keys).toBeGreaterThanOrEqual(1);
       await harness.call('POST', '/v1/customers/aging/grants', body);
       expect((await balanceOf(harness, 'aging', 'credits')).balance).toBe(2);
+    });
+
+    it('refuses a key retention under 30 days; one of 40 keeps a key through day 35', async () => {
+      const start = '2026-07-01T00:00:00Z';
+      await expect(
+        startLedgerHarness(kind, start, ledgerCatalog, { idempotencyRetentionMs: 29 * dayMs }),
+      ).rejects.toMatchObject({
+        code: 'TOLLGATE_ERR_VALIDATION',
+        field: 'idempotencyRetentionMs',
+      });
+      const keeping = await startLedgerHarness(kind, start, ledgerCatalog, {
+        idempotencyRetentionMs: 40 * dayMs,
+      });
+      try {
+        const body = { currency: 'credits', amount: 1, category: 'paid', idempotency_key: 'k' };
+        await customerWith(keeping, 'kept');
+        await keeping.call('POST', '/v1/customers/kept/grants', body);
+        keeping.clock.advance(35 * dayMs);
+        const early = await keeping.call('POST', '/v1/jobs/ledger', {});
+        expect(early.body.purged_keys).toBe(0);
+        await keeping.call('POST', '/v1/customers/kept/grants', body);
+        expect((await balanceOf(keeping, 'kept', 'credits')).balance).toBe(1);
+        keeping.clock.advance(6 * dayMs);
+        const late = await keeping.call('POST', '/v1/jobs/ledger', {});
+        expect(late.body.purged_keys).toBe(1);
+        await keeping.call('POST', '/v1/customers/kept/grants', body);
+        expect((await balanceOf(keeping, 'kept', 'credits')).balance).toBe(2);
+      } finally {
+        await keeping.close();
+      }
     });
 
     const badAmounts: [string, string][] = [
@@ -191,6 +229,23 @@ export function ledgerInputSuite(kind: StoreKind): void {
       expect(await state('whale')).toEqual(before);
       const spent = await debit(harness, 'whale', { amount: 2 ** 53 - 2, idempotency_key: 'w' });
       expect(spent.body.balance).toBe(1);
+    });
+
+    it('refuses to read a stored 2^53 + 1 rather than rounding it to 2^53', async () => {
+      await customerWith(harness, 'huge', { amount: 5 });
+      // 64-bit storage holds it; a JavaScript number cannot. Written past the API, in SQL.
+      await rawSql(
+        harness,
+        `UPDATE balances SET balance = 9007199254740993
+         WHERE customer_id = 'huge' AND currency = 'credits'`,
+      );
+      const read = await harness.call('GET', '/v1/customers/huge/balances');
+      expect([read.status, read.body.code]).toEqual([500, 'TOLLGATE_ERR_INTERNAL']);
+      await rawSql(
+        harness,
+        `UPDATE balances SET balance = 5 WHERE customer_id = 'huge' AND currency = 'credits'`,
+      );
+      expect((await balanceOf(harness, 'huge', 'credits')).balance).toBe(5);
     });
   });
 }

@@ -42,7 +42,7 @@ export async function checkLoadInvariants(
       balanceEqualsTheSumOfItsEntries(balance, mine);
       noBalanceBelowItsFloor(mine, floor);
     }
-    noKeyProducedTwoOperations(entries);
+    noKeyProducedTwoOperations(entries, outcomes, customer);
     refusedRequestsWroteNothing(entries, outcomes, customer);
   }
   repliesOfOneKeyAgree(outcomes);
@@ -65,20 +65,41 @@ function noBalanceBelowItsFloor(entries: readonly Entry[], floor: number) {
   expect(lowest, 'no balance below its floor, at any point').toBeGreaterThanOrEqual(floor);
 }
 
-/** A key names one grant, one debit, one refund or one void: never two operations. */
-function noKeyProducedTwoOperations(entries: readonly Entry[]) {
+/**
+ * A key names one grant, one debit, one refund, one void or one adjustment: never two
+ * operations. Refund entries carry the refunded debit's id, so they are told apart from
+ * debits by kind, and a refund applied twice under one key is caught by its amount: the
+ * refund entries of a key add up to the amount its answer states.
+ */
+export function noKeyProducedTwoOperations(
+  entries: readonly Entry[],
+  outcomes: readonly Outcome[],
+  customer: string,
+) {
   const byKey = new Map<string, Entry[]>();
   for (const entry of entries) {
     if (entry.idempotency_key === null) continue;
     byKey.set(entry.idempotency_key, [...(byKey.get(entry.idempotency_key) ?? []), entry]);
   }
+  const refunded = new Map<string, number>();
+  for (const outcome of outcomes) {
+    if (outcome.customer !== customer || outcome.kind !== 'refund' || outcome.status >= 300) {
+      continue;
+    }
+    refunded.set(outcome.key, outcome.body.amount);
+  }
   for (const [key, group] of byKey) {
-    const grants = group.filter((entry) => entry.kind === 'grant').length;
-    const voids = group.filter((entry) => entry.kind === 'void').length;
-    const debits = new Set(group.filter((e) => e.debit_id !== null).map((e) => e.debit_id));
-    expect(grants + voids + debits.size, `key ${key} produced one operation`).toBeLessThanOrEqual(
-      1,
-    );
+    const count = (kind: string) => group.filter((entry) => entry.kind === kind).length;
+    const debitEntries = group.filter((entry) => entry.kind === 'debit' && entry.debit_id !== null);
+    const debits = new Set(debitEntries.map((entry) => entry.debit_id)).size;
+    const refunds = count('refund') > 0 ? 1 : 0;
+    const operations = count('grant') + count('void') + debits + refunds;
+    expect(operations, `key ${key} produced one operation`).toBeLessThanOrEqual(1);
+    if (refunds === 0) continue;
+    const sum = group
+      .filter((entry) => entry.kind === 'refund')
+      .reduce((total, entry) => total + entry.amount, 0);
+    expect(sum, `refund ${key} applied once`).toBe(refunded.get(key));
   }
 }
 

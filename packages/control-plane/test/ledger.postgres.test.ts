@@ -1,7 +1,9 @@
+import { ledgerAdjustmentsSuite } from './ledger-adjustments.suite.js';
 import { ledgerCasesSuite } from './ledger-cases.suite.js';
 import { ledgerConcurrencySuite } from './ledger-concurrency.suite.js';
 import { ledgerGrantsSuite } from './ledger-grants.suite.js';
 import { ledgerInputSuite } from './ledger-input.suite.js';
+import { ledgerInvariantsSuite } from './ledger-invariants.suite.js';
 import { ledgerLifecycleSuite } from './ledger-lifecycle.suite.js';
 import { ledgerQuillstoneSuite } from './ledger-quillstone.suite.js';
 import { ledgerRacesSuite } from './ledger-races.suite.js';
@@ -9,6 +11,8 @@ import { usageIngestSuite } from './usage-ingest.suite.js';
 
 // The shared ledger suites on PostgreSQL (127.0.0.1:5432, a fresh schema per harness).
 ledgerCasesSuite('postgres');
+ledgerInvariantsSuite('postgres');
+ledgerAdjustmentsSuite('postgres');
 ledgerLifecycleSuite('postgres');
 ledgerGrantsSuite('postgres');
 ledgerInputSuite('postgres');

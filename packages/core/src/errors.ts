@@ -15,7 +15,7 @@ export const errorCatalog = {
   TOLLGATE_ERR_MISSING_CUSTOMER: { status: 401, title: 'The request names no customer' },
   TOLLGATE_ERR_FORBIDDEN: { status: 403, title: 'This API key may not do that' },
   TOLLGATE_ERR_NOT_FOUND: { status: 404, title: 'No such resource' },
-  TOLLGATE_ERR_CONFLICT: { status: 409, title: 'The resource already exists' },
+  TOLLGATE_ERR_CONFLICT: { status: 409, title: 'The request conflicts with the current state' },
   TOLLGATE_ERR_IDEMPOTENCY_IN_FLIGHT: { status: 409, title: 'The first request is in flight' },
   TOLLGATE_ERR_IDEMPOTENCY_MISMATCH: {
     status: 422,

@@ -96,7 +96,7 @@ export async function debitCredits(
 }
 
 /** Takes from each grant in order until `amount` is covered or the grants run out. */
-function planDraws(grants: readonly GrantRow[], amount: number) {
+export function planDraws(grants: readonly GrantRow[], amount: number) {
   const draws: { grant: GrantRow; taken: number }[] = [];
   let left = amount;
   for (const grant of grants) {
@@ -109,7 +109,7 @@ function planDraws(grants: readonly GrantRow[], amount: number) {
 }
 
 /** How much more debt a debit may add: 0 when hard, the cap's rest when soft. */
-function overageRoom(currency: CurrencyDefinition, debt: number): number {
+export function overageRoom(currency: CurrencyDefinition, debt: number): number {
   if (currency.behavior === 'hard') return 0;
   if (currency.overageCapAmount === null) return Number.MAX_SAFE_INTEGER - debt;
   return Math.max(0, currency.overageCapAmount - debt);
@@ -130,7 +130,7 @@ export function assertWithinLimit(
   }
 }
 
-function insufficient(currency: CurrencyDefinition, amount: number): TollgateError {
+export function insufficient(currency: CurrencyDefinition, amount: number): TollgateError {
   const limit = currency.behavior === 'hard' ? 'the balance' : 'the balance and its overage cap';
   return new TollgateError(
     'TOLLGATE_ERR_INSUFFICIENT_CREDITS',

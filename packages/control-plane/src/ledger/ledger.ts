@@ -17,6 +17,7 @@ export interface EntryContext {
   actor: string;
   reference?: string | null;
   idempotencyKey?: string | null;
+  reason?: string | null;
 }
 
 export type NewGrant = Omit<GrantRow, 'id' | 'remaining' | 'expired' | 'voidedAtMs'>;
@@ -37,9 +38,43 @@ export async function grantCredits(
     expired: false,
     voidedAtMs: null,
   });
-  await appendEntry(tx, inserted, 'grant', grant.amount, context);
+  return creditGrant(tx, inserted, context);
+}
+
+/**
+ * Records a grant that becomes effective later: the row is stored now with nothing in it
+ * and no entry, so it is neither spendable nor counted in the balance; the rollover credits
+ * it at its effective instant (`creditScheduledGrant`). Its source starts `scheduled:`.
+ */
+export async function scheduleGrant(tx: StoreTransaction, grant: NewGrant): Promise<GrantRow> {
+  assertAmount(grant.amount, 'a grant');
+  if (!grant.sourceKey.startsWith('scheduled:')) throw ledgerInternal(`${grant.sourceKey}`);
+  return tx.insertGrant({ ...grant, remaining: 0, expired: false, voidedAtMs: null });
+}
+
+/** Credits a scheduled grant at its effective instant, as if it had been granted then. */
+export async function creditScheduledGrant(tx: StoreTransaction, grant: GrantRow, actor: string) {
+  const balanceBefore = await tx.getBalance(grant.customerId, grant.currency);
+  if (!Number.isSafeInteger(balanceBefore + grant.amount)) {
+    throw ledgerInternal(`a balance past 2^53 - 1 from grant ${grant.id}`);
+  }
+  await tx.updateGrant(grant.id, { remaining: grant.amount, expired: false });
+  await creditGrant(
+    tx,
+    { ...grant, remaining: grant.amount },
+    { atMs: grant.effectiveAtMs, actor },
+  );
+}
+
+/** The grant entry, the balance, the debt paid first, and the invariants. */
+async function creditGrant(
+  tx: StoreTransaction,
+  grant: GrantRow,
+  context: EntryContext,
+): Promise<GrantRow> {
+  await appendEntry(tx, grant, 'grant', grant.amount, context);
   await tx.addToBalance(grant.customerId, grant.currency, grant.amount);
-  const row = await payDebt(tx, inserted, context);
+  const row = await payDebt(tx, grant, context);
   await assertLedgerInvariants(tx, grant.customerId, grant.currency, [row.id]);
   return row;
 }
@@ -118,6 +153,7 @@ export async function appendEntry(
     actor: context.actor,
     reference: context.reference ?? null,
     idempotencyKey: context.idempotencyKey ?? null,
+    reason: context.reason ?? null,
   });
 }
 

@@ -2,21 +2,34 @@ import { periodAt, periodBoundary } from '@tollgate/catalog';
 import type { Catalog, Period, RecurringGrantDefinition } from '@tollgate/catalog';
 import { findPlanVersion } from '../plan-versions.js';
 import type { GrantRow, StoreTransaction, SubscriptionRow } from '../store/store.js';
-import { assertLedgerInvariants, expireGrant, grantCredits, ledgerInternal } from './ledger.js';
+import {
+  assertLedgerInvariants,
+  creditScheduledGrant,
+  expireGrant,
+  grantCredits,
+  ledgerInternal,
+} from './ledger.js';
 
 interface DueGrant {
   slot: number;
   definition: RecurringGrantDefinition;
   period: Period;
+  /** When it arrives: the period start, or the resume or plan change inside the period. */
+  atMs: number;
 }
 
 /**
  * Brings one customer's credits up to `nowMs`: grants every recurring grant whose period
- * has started and expires every grant whose expiry has passed, in time order, so that the
- * ledger reads as if a job had run at each instant. Runs lazily before any read or write
- * touching the customer. Each recurring grant has the source key
+ * has started, credits every scheduled grant (`effective_at` in the future when made)
+ * whose instant has come, and expires every grant whose expiry has passed, in time order,
+ * so that the ledger reads as if a job had run at each instant. Runs lazily before any
+ * read or write touching the customer. Each recurring grant has the source key
  * `recurring:<subscription>:<slot>:<period index>`, unique in the store, so a period is
  * granted exactly once however often this runs.
+ *
+ * The subscription's lifecycle bounds the periods: none starts a grant once the
+ * subscription is paused or canceled, and after a resume or plan change grants start
+ * again from the period in progress, at that instant (see `dueGrants`).
  *
  * A recurring grant with a rollover cap carries its unused credits into the next period:
  * at the boundary the old grants expire in full (expiry entries), then a rollover grant of
@@ -38,18 +51,26 @@ export async function rolloverCustomer(
   // The grants expired in this run, with what each held: the rollover carries from them.
   const expired = new Map<number, { grant: GrantRow; remainder: number }>();
 
+  const scheduled = await tx.listDueScheduledGrants(customerId, nowMs);
+
   for (;;) {
     const nextExpiry = earliestExpired(await tx.listOpenGrants(customerId), nowMs);
     const nextGrant = pending[0];
-    if (nextExpiry === undefined && nextGrant === undefined) break;
+    const nextScheduled = scheduled[0];
+    const grantAtMs = Math.min(
+      nextGrant?.atMs ?? Number.POSITIVE_INFINITY,
+      nextScheduled?.effectiveAtMs ?? Number.POSITIVE_INFINITY,
+    );
+    if (nextExpiry === undefined && grantAtMs === Number.POSITIVE_INFINITY) break;
 
     // On a tie the old grant expires before the new one arrives, as at a period boundary.
-    const expiryFirst =
-      nextExpiry !== undefined &&
-      (nextGrant === undefined || (nextExpiry.expiresAtMs ?? 0) <= nextGrant.period.startMs);
+    const expiryFirst = nextExpiry !== undefined && (nextExpiry.expiresAtMs ?? 0) <= grantAtMs;
     if (expiryFirst) {
       expired.set(nextExpiry.id, { grant: nextExpiry, remainder: nextExpiry.remaining });
       await expireGrant(tx, nextExpiry, 'job');
+    } else if (nextScheduled !== undefined && nextScheduled.effectiveAtMs === grantAtMs) {
+      scheduled.shift();
+      await creditScheduledGrant(tx, nextScheduled, 'job');
     } else if (nextGrant !== undefined && subscription !== null) {
       pending.shift();
       const carried = carriedInto(nextGrant, subscription, expired);
@@ -95,6 +116,12 @@ function carriedInto(
   return Math.min(unused, cap);
 }
 
+/**
+ * The recurring grants due by `nowMs`, in time order, for the plan the subscription holds
+ * now: every period after the last one granted, from the period holding `recurringFromMs`
+ * (a resume or plan change: the periods before it were granted under the old state, or
+ * not at all), and none that starts once the subscription is paused or canceled.
+ */
 async function dueGrants(
   tx: StoreTransaction,
   catalog: Catalog,
@@ -102,17 +129,27 @@ async function dueGrants(
   nowMs: number,
 ): Promise<DueGrant[]> {
   const version = findPlanVersion(catalog, subscription.plan, subscription.planVersion);
+  const lifecycle = await tx.accounts.getLifecycle(subscription.id);
+  const stopMs = Math.min(
+    lifecycle.pausedAtMs ?? Number.POSITIVE_INFINITY,
+    lifecycle.cancelAtMs ?? Number.POSITIVE_INFINITY,
+  );
+  const fromMs = lifecycle.recurringFromMs;
   const due: DueGrant[] = [];
   for (const [slot, definition] of version.recurringGrants.entries()) {
-    const currentIndex = periodAt(subscription.anchorMs, definition.every, nowMs).index;
+    const { anchorMs } = subscription;
+    const currentIndex = periodAt(anchorMs, definition.every, nowMs).index;
     const lastIndex = (await tx.lastRecurringPeriodIndex(subscription.id, slot)) ?? -1;
-    for (let index = lastIndex + 1; index <= currentIndex; index += 1) {
-      const startMs = periodBoundary(subscription.anchorMs, definition.every, index);
-      const endMs = periodBoundary(subscription.anchorMs, definition.every, index + 1);
-      due.push({ slot, definition, period: { startMs, endMs, index } });
+    const fromIndex = fromMs === null ? 0 : periodAt(anchorMs, definition.every, fromMs).index;
+    for (let index = Math.max(lastIndex + 1, fromIndex); index <= currentIndex; index += 1) {
+      const startMs = periodBoundary(anchorMs, definition.every, index);
+      if (startMs >= stopMs) break;
+      const endMs = periodBoundary(anchorMs, definition.every, index + 1);
+      const atMs = Math.max(startMs, fromMs ?? startMs);
+      due.push({ slot, definition, period: { startMs, endMs, index }, atMs });
     }
   }
-  return due.sort((left, right) => left.period.startMs - right.period.startMs);
+  return due.sort((left, right) => left.atMs - right.atMs);
 }
 
 /**
@@ -136,7 +173,7 @@ async function grantRecurring(
       category: due.definition.category,
       amount: carried ?? due.definition.amount * units,
       priority: due.definition.priority,
-      effectiveAtMs: due.period.startMs,
+      effectiveAtMs: due.atMs,
       expiresAtMs: due.definition.expiresAtPeriodEnd ? due.period.endMs : null,
       costBasis: carried === null ? due.definition.costBasis * units : 0,
       costBasisCurrency: due.definition.costBasisCurrency,
@@ -145,7 +182,7 @@ async function grantRecurring(
       recurringSlot: due.slot,
       periodIndex: due.period.index,
     },
-    { atMs: due.period.startMs, actor: 'job' },
+    { atMs: due.atMs, actor: 'job' },
   );
 }
 

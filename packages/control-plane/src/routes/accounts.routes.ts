@@ -1,5 +1,6 @@
 import type { FastifyInstance, FastifyRequest } from 'fastify';
 import { TollgateError, assertIdentifier, validationError } from '@tollgate/core';
+import { displayAmount } from '@tollgate/catalog';
 import { usageAndLimitAt, usageTotalKey } from '../usage/usage-period.js';
 import { formatInstant } from '../http/body.js';
 import { isLive } from '../ledger/ledger.js';
@@ -20,10 +21,12 @@ export function registerAccountRoutes(app: FastifyInstance, context: RouteContex
       await loadCustomer(context, tx, customerId, nowMs);
       const grants = await tx.listGrants(customerId);
       const balances = [];
-      for (const currency of context.catalog.currencies.keys()) {
+      for (const [currency, definition] of context.catalog.currencies) {
         const live = grants.filter((grant) => grant.currency === currency && isLive(grant, nowMs));
         const balance = await tx.getBalance(customerId, currency);
-        balances.push({ currency, balance, grants: live.map(grantJson) });
+        // The balance as a decimal string with the catalog's `display_scale`.
+        const display = displayAmount(balance, definition.displayScale);
+        balances.push({ currency, balance, display, grants: live.map(grantJson) });
       }
       return { customer: customerId, at: formatInstant(nowMs), balances };
     });
@@ -52,6 +55,7 @@ export function registerAccountRoutes(app: FastifyInstance, context: RouteContex
           actor: entry.actor,
           reference: entry.reference,
           idempotency_key: entry.idempotencyKey,
+          reason: entry.reason,
         })),
         next_after: entries.length === limit ? (entries.at(-1)?.id ?? null) : null,
       };

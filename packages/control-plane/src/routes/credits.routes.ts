@@ -2,7 +2,7 @@ import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import { assertIdentifier, parsePositiveQuantity, validationError } from '@tollgate/core';
 import { addMonths } from '@tollgate/catalog';
 import type { OneTimeGrantDefinition } from '@tollgate/catalog';
-import { grantCredits, isLive } from '../ledger/ledger.js';
+import { grantCredits, isLive, scheduleGrant } from '../ledger/ledger.js';
 import type { NewGrant } from '../ledger/ledger.js';
 import type { GrantRow } from '../store/store.js';
 import {
@@ -105,6 +105,7 @@ async function grantOnRequest(
   const amount = parsePositiveQuantity(body.amount, 'amount');
   const category = readChoice(body, 'category', ['paid', 'promotional'] as const);
   const expiresAtMs = readOptionalInstant(body, 'expires_at');
+  const effectiveAtGiven = readOptionalInstant(body, 'effective_at');
   const priority = readOptionalQuantity(body, 'priority', 0);
   const costBasis = readOptionalQuantity(body, 'cost_basis', 0);
   // Revenue reports count promotional credits as given away: they cost nothing.
@@ -118,22 +119,30 @@ async function grantOnRequest(
   const idempotencyKey = readIdentifier(body, 'idempotency_key');
   const reference = readOptionalReference(body);
   const nowMs = context.clock();
-  if (expiresAtMs !== null && expiresAtMs <= nowMs) {
-    throw validationError('expires_at', 'expected an instant after now');
+  // A past effective time is refused: a grant back-dated before debits already made would
+  // change what they could draw from. A future one is scheduled.
+  if (effectiveAtGiven !== null && effectiveAtGiven < nowMs) {
+    throw validationError('effective_at', 'expected now or a later instant');
   }
+  const effectiveAtMs = effectiveAtGiven ?? nowMs;
+  if (expiresAtMs !== null && expiresAtMs <= effectiveAtMs) {
+    const after = effectiveAtGiven === null ? 'now' : 'effective_at';
+    throw validationError('expires_at', `expected an instant after ${after}`);
+  }
+  const scheduled = effectiveAtMs > nowMs;
   const grant: NewGrant = {
     customerId,
     currency,
     category,
     amount,
     priority,
-    effectiveAtMs: nowMs,
+    effectiveAtMs,
     expiresAtMs,
     costBasis,
     costBasisCurrency,
     // Keys are purged after their retention and may then be used again: the instant keeps
     // the source unique.
-    sourceKey: `manual:${customerId}:${idempotencyKey}@${nowMs}`,
+    sourceKey: `${scheduled ? 'scheduled' : 'manual'}:${customerId}:${idempotencyKey}@${nowMs}`,
     subscriptionId: null,
     recurringSlot: null,
     periodIndex: null,
@@ -147,8 +156,9 @@ async function grantOnRequest(
     await loadCustomer(context, tx, customerId, nowMs);
     const actor = request.principal.keyId;
     const entry = { atMs: nowMs, actor, reference, idempotencyKey };
-    const row = await grantCredits(tx, grant, entry);
-    return { status: 201, body: { currency, ...grantJson(row) } };
+    const row = scheduled ? await scheduleGrant(tx, grant) : await grantCredits(tx, grant, entry);
+    const effective_at = formatInstant(row.effectiveAtMs);
+    return { status: 201, body: { currency, ...grantJson(row), effective_at } };
   });
   return reply.status(outcome.status).send(outcome.body);
 }
@@ -167,7 +177,14 @@ export function grantJson(grant: GrantRow) {
 
 /** A grant with everything stored about it, as `GET …/grants` lists it. */
 export function grantDetailJson(grant: GrantRow, nowMs: number) {
-  const status = grant.voidedAtMs !== null ? 'voided' : isLive(grant, nowMs) ? 'live' : 'expired';
+  const status =
+    grant.voidedAtMs !== null
+      ? 'voided'
+      : !isLive(grant, nowMs)
+        ? 'expired'
+        : grant.effectiveAtMs > nowMs
+          ? 'scheduled'
+          : 'live';
   return {
     ...grantJson(grant),
     currency: grant.currency,

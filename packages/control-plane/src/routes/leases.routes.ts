@@ -1,5 +1,10 @@
 import type { FastifyInstance } from 'fastify';
-import { assertIdentifier, parsePositiveQuantity, parseQuantity } from '@tollgate/core';
+import {
+  TollgateError,
+  assertIdentifier,
+  parsePositiveQuantity,
+  parseQuantity,
+} from '@tollgate/core';
 import { readBody, readIdentifier, readOptionalIdentifier } from '../http/body.js';
 import type { LeaseService } from '../leases/lease-service.js';
 import { leaseNotFound } from '../leases/lease-service.js';
@@ -105,6 +110,13 @@ async function consumeStrict(
   await context.afterUsage?.(environment, [event], result);
   // The cap becomes what was actually ingested: nothing for a duplicate key.
   await leases.book.returnLease(environment, grant.lease, result.accepted === 1 ? amount : 0);
+  if (result.mismatched.length > 0) {
+    throw new TollgateError(
+      'TOLLGATE_ERR_IDEMPOTENCY_MISMATCH',
+      `key: ${input.key} was recorded before with another feature, quantity or time`,
+      { field: 'key' },
+    );
+  }
   const duplicate = result.duplicates === 1;
   return { allowed: true, reason: 'allowed', cost: amount, remaining: grant.free, duplicate };
 }

@@ -1,15 +1,17 @@
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import {
+  TollgateError,
   assertIdentifier,
   parsePositiveQuantity,
   parseQuantity,
   validationError,
 } from '@tollgate/core';
 import type { CurrencyDefinition } from '@tollgate/catalog';
+import { adjustCredits } from '../ledger/adjust.js';
 import { debitCredits } from '../ledger/debit.js';
 import { refundDebit, voidGrant } from '../ledger/refund.js';
 import type { Body } from '../http/body.js';
-import { formatInstant, readBody, readIdentifier } from '../http/body.js';
+import { formatInstant, readBody, readChoice, readIdentifier } from '../http/body.js';
 import { runOnce } from '../http/idempotency.js';
 import type { Outcome } from '../http/idempotency.js';
 import type { StoreTransaction } from '../store/store.js';
@@ -18,6 +20,7 @@ import type { RouteContext } from './route-context.js';
 import { loadCustomer } from './route-context.js';
 
 type CustomerRequest = FastifyRequest<{ Params: { id: string; grant_id?: string } }>;
+type DebitRequest = FastifyRequest<{ Params: { id: string; debit_id: string } }>;
 type Write = (tx: StoreTransaction, nowMs: number, actor: string) => Promise<Outcome>;
 
 /** A claim this old was left by a process that died: no ledger request runs a minute. */
@@ -26,9 +29,10 @@ const referenceLengthMax = 256;
 const pageSizeMax = 1_000;
 
 /**
- * Ledger writes other than grants (`credits.routes.ts`): debit, refund, void; and the
- * paged list of grants. Admin keys only. Every write takes an `idempotency_key`, unique
- * per customer across grants, debits, refunds and voids.
+ * Ledger writes other than grants (`credits.routes.ts`): debit, refund, void and
+ * adjustment; and the paged list of grants. Admin keys only. Every write takes an
+ * `idempotency_key`, unique per customer across grants, debits, refunds, voids and
+ * adjustments.
  */
 export function registerLedgerRoutes(app: FastifyInstance, context: RouteContext): void {
   app.post('/v1/customers/:id/debits', async (request: CustomerRequest, reply) => {
@@ -101,7 +105,69 @@ export function registerLedgerRoutes(app: FastifyInstance, context: RouteContext
     });
   });
 
+  app.post('/v1/customers/:id/adjustments', (request: CustomerRequest, reply) =>
+    adjust(context, request, reply),
+  );
+
   app.get('/v1/customers/:id/grants', (request: CustomerRequest) => listGrants(context, request));
+  app.get('/v1/customers/:id/debits/:debit_id', (request: DebitRequest) =>
+    readDebit(context, request),
+  );
+}
+
+/**
+ * `POST /v1/customers/:id/adjustments`: an operator's signed correction with a reason.
+ * The amount is a non-zero integer of at most 2^53 - 1 either way.
+ */
+async function adjust(context: RouteContext, request: CustomerRequest, reply: FastifyReply) {
+  const body = readBody(request.body);
+  const currency = readCurrency(context, body);
+  const amount = readSignedAmount(body.amount);
+  const reason = readText(body.reason, 'reason');
+  const reference = readOptionalReference(body);
+  const category =
+    body.category === undefined
+      ? 'promotional'
+      : readChoice(body, 'category', ['paid', 'promotional'] as const);
+  if (amount < 0 && body.category !== undefined) {
+    throw validationError('category', 'only a positive adjustment creates a grant');
+  }
+  return write(context, request, reply, { adjustment: body }, async (tx, nowMs, actor) => {
+    const customerId = request.params.id;
+    const idempotencyKey = readIdentifier(body, 'idempotency_key');
+    const sourceKey = `adjustment:${customerId}:${idempotencyKey}@${nowMs}`;
+    const result = await adjustCredits(
+      tx,
+      { customerId, currency, amount, category, sourceKey },
+      { atMs: nowMs, actor, reference, idempotencyKey, reason },
+    );
+    return {
+      status: 201,
+      body: {
+        currency: currency.key,
+        amount,
+        grant_id: result.grant?.id ?? null,
+        balance: result.balance,
+        lines: linesJson(result.lines),
+        reason,
+        reference,
+        at: formatInstant(nowMs),
+      },
+    };
+  });
+}
+
+function readSignedAmount(value: unknown): number {
+  const magnitude = typeof value === 'number' && value < 0 ? -value : value;
+  const parsed = parsePositiveQuantity(magnitude, 'amount');
+  return value === magnitude ? parsed : -parsed;
+}
+
+function readText(value: unknown, field: string): string {
+  if (typeof value !== 'string' || value.length === 0 || value.length > referenceLengthMax) {
+    throw validationError(field, `expected a string of 1-${referenceLengthMax} characters`);
+  }
+  return value;
 }
 
 /** Validates the customer and key, then runs `work` once per idempotency key. */
@@ -139,11 +205,44 @@ async function listGrants(context: RouteContext, request: CustomerRequest) {
   const nowMs = context.clock();
   return context.store.transaction(request.principal.environment, async (tx) => {
     await loadCustomer(context, tx, customerId, nowMs);
-    const grants = (await tx.listGrants(customerId)).filter((grant) => grant.id > afterId);
+    // One row past the page says whether another page follows.
+    const grants = await tx.listGrantsPage(customerId, afterId, limit + 1);
     const page = grants.slice(0, limit);
     return {
       grants: page.map((grant) => grantDetailJson(grant, nowMs)),
       next_after: grants.length > limit ? (page.at(-1)?.id ?? null) : null,
+    };
+  });
+}
+
+/**
+ * `GET /v1/customers/:id/debits/:debit_id`: what one debit asked, charged and could not
+ * charge. `overage` went below zero on a soft balance; `shortfall` is what usage that had
+ * already happened left uncharged (the usage is recorded in full, the balance not).
+ */
+async function readDebit(context: RouteContext, request: DebitRequest) {
+  const customerId = assertIdentifier(request.params.id, 'id');
+  const debitId = readPathId(request.params.debit_id, 'debit_id');
+  const nowMs = context.clock();
+  return context.store.transaction(request.principal.environment, async (tx) => {
+    await loadCustomer(context, tx, customerId, nowMs);
+    const debit = await tx.getDebit(debitId);
+    if (debit === null || debit.customerId !== customerId) {
+      throw new TollgateError('TOLLGATE_ERR_NOT_FOUND', `No debit ${debitId} of ${customerId}`, {
+        field: 'debit_id',
+      });
+    }
+    return {
+      id: debit.id,
+      currency: debit.currency,
+      requested: debit.requested,
+      debited: debit.debited,
+      overage: debit.overage,
+      shortfall: debit.shortfall,
+      at: formatInstant(debit.atMs),
+      actor: debit.actor,
+      reference: debit.reference,
+      idempotency_key: debit.idempotencyKey,
     };
   });
 }

@@ -1,10 +1,11 @@
 import type { FastifyInstance } from 'fastify';
 import { Packr } from 'msgpackr';
-import { parseQuantity } from '@tollgate/core';
+import { TollgateError, parseQuantity } from '@tollgate/core';
 import type { SnapshotStreamHub } from '../snapshot/snapshot-stream.js';
 import { parseUsageBatch } from '../usage/usage-batch.js';
 import { ingestUsage } from '../usage/ingest-usage.js';
 import { defaultUsageTimePolicy, partitionByTime } from '../usage/usage-time.js';
+import type { RejectedEvent } from '../usage/usage-time.js';
 import type { RouteContext } from './route-context.js';
 
 const packr = new Packr({ useRecords: false });
@@ -15,7 +16,24 @@ function heldVersion(header: string | undefined): number {
   return match?.[1] === undefined ? NaN : Number(match[1]);
 }
 
-/** The two routes a runtime key may call: `GET /v1/snapshot` and `POST /v1/usage`. */
+/**
+ * An event whose key was recorded with another payload: a reuse of the key, not a retry,
+ * which a runtime does not repeat, so it is rejected rather than counted as a duplicate.
+ */
+function mismatchRejection(index: number, key: string): RejectedEvent {
+  const field = `events[${index}].key`;
+  const error = new TollgateError(
+    'TOLLGATE_ERR_IDEMPOTENCY_MISMATCH',
+    `${field}: ${key} was recorded before with another feature, quantity or time`,
+    { field },
+  );
+  return { index, key, code: error.code, message: error.message };
+}
+
+/**
+ * Two of the routes a runtime key may call: `GET /v1/snapshot` and `POST /v1/usage`; the
+ * snapshot delta and stream are below, leases, consume and seats in their own files.
+ */
 export function registerRuntimeRoutes(app: FastifyInstance, context: RouteContext): void {
   const roles = ['admin', 'runtime'] as const;
 
@@ -48,6 +66,11 @@ export function registerRuntimeRoutes(app: FastifyInstance, context: RouteContex
     kept.forEach((entry, position) => {
       sequences[entry.index] = result.sequences[position] ?? null;
     });
+    for (const position of result.mismatched) {
+      const entry = kept[position]!;
+      rejected.push(mismatchRejection(entry.index, entry.event.key));
+    }
+    rejected.sort((a, b) => a.index - b.index);
     return { accepted: result.accepted, duplicates: result.duplicates, rejected, sequences };
   });
 }

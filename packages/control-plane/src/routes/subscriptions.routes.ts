@@ -54,7 +54,12 @@ async function recordEvent(context: RouteContext, request: CustomerRequest) {
     if (event === 'past_due') next.pastDueSinceMs = lifecycle.pastDueSinceMs ?? nowMs;
     if (event === 'paid') next.pastDueSinceMs = null;
     if (event === 'pause') next.pausedAtMs = lifecycle.pausedAtMs ?? nowMs;
-    if (event === 'resume') next.pausedAtMs = null;
+    if (event === 'resume' && lifecycle.pausedAtMs !== null) {
+      // The periods that started during the pause are never granted; the one in progress
+      // is granted now (the rollover above ran while still paused, so it granted none).
+      next.pausedAtMs = null;
+      next.recurringFromMs = nowMs;
+    }
     if (event === 'cancel') next.cancelAtMs = nowMs;
     if (event === 'cancel_at_period_end') {
       next.cancelAtMs = await billingPeriodEnd(context, tx, subscription, nowMs);
@@ -82,6 +87,8 @@ async function changePlan(context: RouteContext, request: CustomerRequest) {
       body.quantity === undefined
         ? subscription.quantity
         : parsePositiveQuantity(body.quantity, 'quantity');
+    // The rollover in `currentSubscription` granted the periods so far under the old plan;
+    // the new plan's grants start from the period in progress, at the change.
     await tx.accounts.changeSubscription(
       subscription.id,
       {
@@ -91,6 +98,7 @@ async function changePlan(context: RouteContext, request: CustomerRequest) {
       },
       nowMs,
     );
+    await restartRecurringGrants(tx, subscription.id, nowMs);
     const trial = await tx.accounts.getTrial(customerId);
     if (trial !== null && trial.startsAtMs <= nowMs && nowMs < trial.endsAtMs) {
       await tx.accounts.setTrialEnd(trial.id, nowMs);
@@ -129,6 +137,7 @@ async function migrate(context: RouteContext, request: PlanRequest) {
       throw validationError('customer', `${only} is not on ${plan} version ${fromVersion}`);
     }
     for (const row of chosen) {
+      await loadCustomer(context, tx, row.customerId, nowMs);
       const subscription = (await tx.getSubscription(row.customerId))!;
       await tx.accounts.changeSubscription(
         row.id,
@@ -139,6 +148,7 @@ async function migrate(context: RouteContext, request: PlanRequest) {
         },
         nowMs,
       );
+      await restartRecurringGrants(tx, row.id, nowMs);
     }
     return {
       plan,
@@ -167,6 +177,16 @@ async function billingPeriodEnd(
     context.catalog.timeZone;
   const options = { timeZone, interval: plan.billing.interval };
   return periodAt(subscription.anchorMs, plan.billing.every, nowMs, options).endMs;
+}
+
+/**
+ * Makes the recurring grants of a changed plan start from the period holding `nowMs`, at
+ * `nowMs`, instead of from the anchor: a slot the old plan lacked is not granted for the
+ * periods before the change, and a slot granted this period is not granted again.
+ */
+async function restartRecurringGrants(tx: StoreTransaction, subscriptionId: number, nowMs: number) {
+  const lifecycle = await tx.accounts.getLifecycle(subscriptionId);
+  await tx.accounts.setLifecycle(subscriptionId, { ...lifecycle, recurringFromMs: nowMs }, nowMs);
 }
 
 async function currentSubscription(

@@ -111,6 +111,11 @@ export const accountSqliteMigrations: readonly { version: number; name: string; 
         ON subscription_history (environment, subscription_id, effective_at_ms, id);
     `,
   },
+  {
+    version: 203,
+    name: 'ledger: the instant recurring grants start again after a resume or plan change',
+    sql: `ALTER TABLE subscription_lifecycle ADD COLUMN recurring_from_ms INTEGER;`,
+  },
 ];
 
 /**

@@ -85,6 +85,11 @@ export interface LifecycleRow {
   pastDueSinceMs: number | null;
   pausedAtMs: number | null;
   cancelAtMs: number | null;
+  /**
+   * Recurring grants start again from the period holding this instant, granted no earlier
+   * than it: set by a resume and a plan change, so that neither back-dates a grant.
+   */
+  recurringFromMs: number | null;
 }
 
 /** A subscription's state in force from one change on. */

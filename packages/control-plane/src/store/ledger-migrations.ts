@@ -86,4 +86,9 @@ export const ledgerSqliteMigrations: readonly { version: number; name: string; s
       CREATE INDEX usage_events_by_sequence ON usage_events (environment, sequence);
     `,
   },
+  {
+    version: 103,
+    name: 'ledger: the reason given for an adjustment',
+    sql: `ALTER TABLE ledger_entries ADD COLUMN reason TEXT;`,
+  },
 ];

@@ -181,6 +181,11 @@ const postgresMigrations: readonly { version: number; name: string; sql: string 
       CREATE INDEX usage_events_by_sequence ON usage_events (environment, sequence);
     `,
   },
+  {
+    version: 103,
+    name: 'ledger: the reason given for an adjustment',
+    sql: `ALTER TABLE ledger_entries ADD COLUMN reason TEXT;`,
+  },
 ];
 
 /**

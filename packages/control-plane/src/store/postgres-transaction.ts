@@ -1,3 +1,5 @@
+// Over 500 lines on purpose: one class implements the whole `StoreTransaction` interface,
+// method for method beside `SqliteTransaction`, so the two stores' SQL can be read side by side.
 import type { PoolClient, QueryResultRow } from 'pg';
 import { SqlAccounts } from './sql-accounts.js';
 import { firstOccurrences, sequencesInOrder, usageEventId } from './usage-events.js';
@@ -30,7 +32,7 @@ const grantColumns = `id, customer_id AS customerId, currency, category, amount,
   period_index AS periodIndex, voided_at_ms AS voidedAtMs`;
 const entryColumns = `id, customer_id AS customerId, currency, grant_id AS grantId,
   debit_id AS debitId, kind, amount, at_ms AS atMs, actor, reference,
-  idempotency_key AS idempotencyKey`;
+  idempotency_key AS idempotencyKey, reason`;
 const debitColumns = `id, customer_id AS customerId, currency, requested, debited, overage,
   shortfall, at_ms AS atMs, actor, reference, idempotency_key AS idempotencyKey`;
 
@@ -195,6 +197,28 @@ export class PostgresTransaction implements StoreTransaction {
     );
   }
 
+  async listGrantsPage(customerId: string, afterId: number, limit: number) {
+    return this.#all<GrantRow>(
+      `SELECT ${grantColumns} FROM grants WHERE environment = ? AND customer_id = ? AND id > ?
+       ORDER BY id LIMIT ?`,
+      customerId,
+      afterId,
+      limit,
+    );
+  }
+
+  async listDueScheduledGrants(customerId: string, nowMs: number): Promise<GrantRow[]> {
+    return this.#all(
+      `SELECT ${grantColumns} FROM grants WHERE environment = ? AND customer_id = ?
+       AND source_key LIKE 'scheduled:%' AND NOT expired AND voided_at_ms IS NULL
+       AND effective_at_ms <= ? AND NOT EXISTS (SELECT 1 FROM ledger_entries AS entry
+       WHERE entry.environment = grants.environment AND entry.grant_id = grants.id)
+       ORDER BY effective_at_ms, id`,
+      customerId,
+      nowMs,
+    );
+  }
+
   async listOpenGrants(customerId: string): Promise<GrantRow[]> {
     return this.#all(
       `SELECT ${grantColumns} FROM grants WHERE environment = ? AND customer_id = ?
@@ -226,8 +250,8 @@ export class PostgresTransaction implements StoreTransaction {
   async appendLedgerEntry(entry: Omit<LedgerEntryRow, 'id'>): Promise<number> {
     const result = await this.#query<{ id: number }>(
       `INSERT INTO ledger_entries (environment, customer_id, currency, grant_id, debit_id, kind,
-       amount, at_ms, actor, reference, idempotency_key)
-       VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?) RETURNING id`,
+       amount, at_ms, actor, reference, idempotency_key, reason)
+       VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?) RETURNING id`,
       [
         this.environment,
         entry.customerId,
@@ -240,6 +264,7 @@ export class PostgresTransaction implements StoreTransaction {
         entry.actor,
         entry.reference,
         entry.idempotencyKey,
+        entry.reason,
       ],
     );
     return insertedId(result.rows);
@@ -403,6 +428,18 @@ export class PostgresTransaction implements StoreTransaction {
     for (const row of result.rows)
       sequences.set(usageEventId(row.customerId, row.key), row.sequence);
     return sequencesInOrder(events, sequences);
+  }
+
+  async getUsageEvents(ids: readonly { customerId: string; key: string }[]) {
+    if (ids.length === 0) return [];
+    const pairs = ids.map((id) => ({ c: id.customerId, k: id.key }));
+    const result = await this.#query<NewUsageEvent>(
+      `SELECT customer_id AS customerId, key, feature, quantity, time_ms AS timeMs
+       FROM usage_events JOIN json_to_recordset(?::json) AS wanted (c text, k text)
+       ON customer_id = wanted.c AND key = wanted.k WHERE environment = ?`,
+      [JSON.stringify(pairs), this.environment],
+    );
+    return result.rows;
   }
 
   async setUsageEventCredits(

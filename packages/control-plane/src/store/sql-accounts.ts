@@ -59,11 +59,14 @@ export class SqlAccounts implements AccountTransaction {
   async getLifecycle(subscriptionId: number): Promise<LifecycleRow> {
     const row = await this.#one<LifecycleRow>(
       `SELECT past_due_since_ms AS pastDueSinceMs, paused_at_ms AS pausedAtMs,
-       cancel_at_ms AS cancelAtMs FROM subscription_lifecycle
+       cancel_at_ms AS cancelAtMs, recurring_from_ms AS recurringFromMs
+       FROM subscription_lifecycle
        WHERE environment = ? AND subscription_id = ?`,
       subscriptionId,
     );
-    return row ?? { pastDueSinceMs: null, pausedAtMs: null, cancelAtMs: null };
+    return (
+      row ?? { pastDueSinceMs: null, pausedAtMs: null, cancelAtMs: null, recurringFromMs: null }
+    );
   }
 
   async setLifecycle(
@@ -74,15 +77,17 @@ export class SqlAccounts implements AccountTransaction {
     await this.#keepFirstState(subscriptionId);
     await this.#write(
       `INSERT INTO subscription_lifecycle (environment, subscription_id, past_due_since_ms,
-       paused_at_ms, cancel_at_ms) VALUES (?, ?, ?, ?, ?)
+       paused_at_ms, cancel_at_ms, recurring_from_ms) VALUES (?, ?, ?, ?, ?, ?)
        ON CONFLICT (environment, subscription_id) DO UPDATE
        SET past_due_since_ms = excluded.past_due_since_ms,
-       paused_at_ms = excluded.paused_at_ms, cancel_at_ms = excluded.cancel_at_ms`,
+       paused_at_ms = excluded.paused_at_ms, cancel_at_ms = excluded.cancel_at_ms,
+       recurring_from_ms = excluded.recurring_from_ms`,
       this.#environment,
       subscriptionId,
       lifecycle.pastDueSinceMs,
       lifecycle.pausedAtMs,
       lifecycle.cancelAtMs,
+      lifecycle.recurringFromMs,
     );
     await this.#recordState(subscriptionId, nowMs);
   }

@@ -1,5 +1,8 @@
+// Over 500 lines on purpose: one class implements the whole `StoreTransaction` interface,
+// method for method beside `PostgresTransaction`, so the two stores' SQL can be read side by side.
 import type { Database as SqliteDatabase, Statement as SqliteStatement } from 'better-sqlite3';
 import { SqlAccounts } from './sql-accounts.js';
+import { exactRow, exactRows } from './sqlite-integers.js';
 import type {
   AddonPurchaseRow,
   ClaimOutcome,
@@ -29,7 +32,7 @@ const grantColumns = `id, customer_id AS customerId, currency, category, amount,
 
 const entryColumns = `id, customer_id AS customerId, currency, grant_id AS grantId,
   debit_id AS debitId, kind, amount, at_ms AS atMs, actor, reference,
-  idempotency_key AS idempotencyKey`;
+  idempotency_key AS idempotencyKey, reason`;
 
 const debitColumns = `id, customer_id AS customerId, currency, requested, debited, overage,
   shortfall, at_ms AS atMs, actor, reference, idempotency_key AS idempotencyKey`;
@@ -56,7 +59,7 @@ export class SqliteTransaction implements StoreTransaction {
     this.accounts = new SqlAccounts(async (source, parameters) => {
       const statement = this.#sql(source);
       if (statement.reader) {
-        return { rows: statement.all(...parameters) as Record<string, unknown>[], changes: 0 };
+        return { rows: exactRows(statement.all(...parameters)), changes: 0 };
       }
       return { rows: [], changes: statement.run(...parameters).changes };
     }, environment);
@@ -207,6 +210,30 @@ export class SqliteTransaction implements StoreTransaction {
     return rows.map((row) => ({ ...row, expired: row.expired === 1 }));
   }
 
+  async listGrantsPage(customerId: string, afterId: number, limit: number) {
+    const rows = this.#all<StoredGrant>(
+      `SELECT ${grantColumns} FROM grants WHERE environment = ? AND customer_id = ? AND id > ?
+       ORDER BY id LIMIT ?`,
+      customerId,
+      afterId,
+      limit,
+    );
+    return rows.map((row) => ({ ...row, expired: row.expired === 1 }));
+  }
+
+  async listDueScheduledGrants(customerId: string, nowMs: number): Promise<GrantRow[]> {
+    const rows = this.#all<StoredGrant>(
+      `SELECT ${grantColumns} FROM grants WHERE environment = ? AND customer_id = ?
+       AND source_key LIKE 'scheduled:%' AND expired = 0 AND voided_at_ms IS NULL
+       AND effective_at_ms <= ? AND NOT EXISTS (SELECT 1 FROM ledger_entries AS entry
+       WHERE entry.environment = grants.environment AND entry.grant_id = grants.id)
+       ORDER BY effective_at_ms, id`,
+      customerId,
+      nowMs,
+    );
+    return rows.map((row) => ({ ...row, expired: row.expired === 1 }));
+  }
+
   async listOpenGrants(customerId: string): Promise<GrantRow[]> {
     const rows = this.#all<StoredGrant>(
       `SELECT ${grantColumns} FROM grants WHERE environment = ? AND customer_id = ?
@@ -244,7 +271,8 @@ export class SqliteTransaction implements StoreTransaction {
   async appendLedgerEntry(entry: Omit<LedgerEntryRow, 'id'>): Promise<number> {
     const result = this.#sql(
       `INSERT INTO ledger_entries (environment, customer_id, currency, grant_id, debit_id, kind,
-       amount, at_ms, actor, reference, idempotency_key) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
+       amount, at_ms, actor, reference, idempotency_key, reason)
+       VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
     ).run(
       this.environment,
       entry.customerId,
@@ -257,6 +285,7 @@ export class SqliteTransaction implements StoreTransaction {
       entry.actor,
       entry.reference,
       entry.idempotencyKey,
+      entry.reason,
     );
     return Number(result.lastInsertRowid);
   }
@@ -402,17 +431,33 @@ export class SqliteTransaction implements StoreTransaction {
        ON CONFLICT DO NOTHING RETURNING sequence`,
     );
     return events.map((event) => {
-      const row = statement.get(
-        this.environment,
-        event.customerId,
-        event.key,
-        event.feature,
-        event.quantity,
-        event.timeMs,
-        receivedAtMs,
+      const row = exactRow(
+        statement.get(
+          this.environment,
+          event.customerId,
+          event.key,
+          event.feature,
+          event.quantity,
+          event.timeMs,
+          receivedAtMs,
+        ),
       ) as { sequence: number } | undefined;
       return row?.sequence ?? null;
     });
+  }
+
+  async getUsageEvents(ids: readonly { customerId: string; key: string }[]) {
+    const statement = this.#sql(
+      `SELECT customer_id AS customerId, key, feature, quantity, time_ms AS timeMs
+       FROM usage_events WHERE environment = ? AND customer_id = ? AND key = ?`,
+    );
+    const found: NewUsageEvent[] = [];
+    for (const id of ids) {
+      const row = exactRow(statement.get(this.environment, id.customerId, id.key)) as
+        NewUsageEvent | undefined;
+      if (row !== undefined) found.push(row);
+    }
+    return found;
   }
 
   async setUsageEventCredits(
@@ -507,11 +552,13 @@ export class SqliteTransaction implements StoreTransaction {
 
   /** Runs a query whose first parameter is the environment, returning one row or null. */
   #one<Row>(source: string, ...parameters: unknown[]): Row | null {
-    return (this.#sql(source).get(this.environment, ...parameters) as Row | undefined) ?? null;
+    return (
+      exactRow<Row | undefined>(this.#sql(source).get(this.environment, ...parameters)) ?? null
+    );
   }
 
   #all<Row>(source: string, ...parameters: unknown[]): Row[] {
-    return this.#sql(source).all(this.environment, ...parameters) as Row[];
+    return exactRows<Row>(this.#sql(source).all(this.environment, ...parameters));
   }
 
   /** Prepared statements are cached per connection: preparing is the costly part. */
@@ -524,6 +571,8 @@ export class SqliteTransaction implements StoreTransaction {
     let statement = statements.get(source);
     if (statement === undefined) {
       statement = this.#database.prepare(source);
+      // Reads get BigInts, made numbers only when exact (`exactRow`).
+      if (statement.reader) statement.safeIntegers(true);
       statements.set(source, statement);
     }
     return statement;

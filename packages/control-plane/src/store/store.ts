@@ -55,9 +55,16 @@ export interface StoreTransaction {
   /** Throws when `sourceKey` was used before: a grant source is granted exactly once. */
   insertGrant(grant: Omit<GrantRow, 'id'>): Promise<GrantRow>;
   getGrantBySource(sourceKey: string): Promise<GrantRow | null>;
+  /**
+   * The customer's scheduled grants (source `scheduled:…`) effective by `nowMs` that have no
+   * entry yet, neither expired nor voided: the ones the rollover credits now, in time order.
+   */
+  listDueScheduledGrants(customerId: string, nowMs: number): Promise<GrantRow[]>;
   getGrant(id: number): Promise<GrantRow | null>;
   /** The customer's grants, oldest first. */
   listGrants(customerId: string): Promise<GrantRow[]>;
+  /** At most `limit` of the customer's grants with an id above `afterId`, oldest first. */
+  listGrantsPage(customerId: string, afterId: number, limit: number): Promise<GrantRow[]>;
   /**
    * The grants a debit or the rollover may still touch, oldest first: neither expired nor
    * voided, and holding credits or due to expire. An emptied grant without an expiry is
@@ -109,6 +116,11 @@ export interface StoreTransaction {
     events: readonly NewUsageEvent[],
     receivedAtMs: number,
   ): Promise<(number | null)[]>;
+  /**
+   * The stored payload of each (customer, key) the store holds, in no set order; a key it
+   * does not hold is left out. Used to tell a retry (the same payload) from a reuse.
+   */
+  getUsageEvents(ids: readonly { customerId: string; key: string }[]): Promise<NewUsageEvent[]>;
   /** Stores what a recorded credits event's debit charged and could not cover. */
   setUsageEventCredits(
     customerId: string,
@@ -227,6 +239,8 @@ export interface LedgerEntryRow {
   actor: string;
   reference: string | null;
   idempotencyKey: string | null;
+  /** Why an operator made an `adjustment`; null for every other entry. */
+  reason: string | null;
 }
 
 export interface UsageTotalKey {

@@ -2,7 +2,8 @@ import { usagePeriodOf } from '@tollgate/catalog';
 import type { AccountState, Catalog, FeatureDefinition, Period } from '@tollgate/catalog';
 import { debitCredits } from '../ledger/debit.js';
 import { rolloverCustomer } from '../ledger/rollover.js';
-import type { StoreTransaction, UsageTotalKey } from '../store/store.js';
+import type { NewUsageEvent, StoreTransaction, UsageTotalKey } from '../store/store.js';
+import { usageEventId } from '../store/usage-events.js';
 import type { UsageEventInput } from './usage-batch.js';
 import { unknownCustomer } from './usage-batch.js';
 import { periodStateOf, usageTotalKey } from './usage-period.js';
@@ -14,10 +15,16 @@ export interface IngestResult {
    * Per event, in batch order: the usage sequence a snapshot's watermark must reach to
    * include it. A duplicate gets the watermark at ingestion, which is at least its first
    * sequence, so a runtime never counts it as missing from a snapshot that includes it.
+   * A mismatched event (below) has none.
    */
-  sequences: number[];
+  sequences: (number | null)[];
   /** Per event, in batch order: true when it was recorded now, false for a duplicate. */
   fresh: boolean[];
+  /**
+   * The batch positions of events whose key the store holds with another payload (feature,
+   * quantity or time): neither recorded nor duplicates; the answer rejects each one.
+   */
+  mismatched: number[];
 }
 
 interface IngestContext {
@@ -32,8 +39,9 @@ interface IngestContext {
  * 1. lock every customer of the batch in one statement, in id order (an unknown one
  *    rejects the batch before any write);
  * 2. insert every event in one step; the store skips an event whose (customer, key) it
- *    holds already, or that came earlier in the batch: that one is a duplicate and
- *    writes nothing more;
+ *    holds already, or that came earlier in the batch, writes nothing more: it is a
+ *    duplicate when its payload equals the stored one (a retry), and a mismatch otherwise
+ *    (a key reused for another event), which the answer rejects;
  * 3. add metered usage to the period holding each event's time, summed per period, one
  *    write per (customer, feature, period);
  * 4. bring the credits of customers with credits usage up to `nowMs`, then debit that
@@ -61,15 +69,51 @@ export async function ingestUsage(
   await addMeteredUsage(tx, catalog, fresh);
   await debitCreditsUsage(tx, catalog, fresh, context);
 
-  const duplicates = events.length - fresh.length;
+  const mismatched = await mismatchedEvents(tx, events, inserted);
+  const duplicates = events.length - fresh.length - mismatched.length;
   // Only duplicates need the watermark: a fresh event's own sequence is the one to reach.
   const watermark = duplicates === 0 ? 0 : await tx.usageWatermark();
+  const rejected = new Set(mismatched);
   return {
     accepted: fresh.length,
     duplicates,
-    sequences: inserted.map((sequence) => sequence ?? watermark),
+    sequences: inserted.map((sequence, index) =>
+      rejected.has(index) ? null : (sequence ?? watermark),
+    ),
     fresh: inserted.map((sequence) => sequence !== null),
+    mismatched,
   };
+}
+
+/**
+ * The positions of the events not inserted whose stored payload differs from theirs. The
+ * store is read after the insert, so a repeat inside the batch is compared with the event
+ * of that key the batch itself recorded.
+ */
+async function mismatchedEvents(
+  tx: StoreTransaction,
+  events: readonly UsageEventInput[],
+  inserted: readonly (number | null)[],
+): Promise<number[]> {
+  const repeats = events.filter((_event, index) => inserted[index] === null);
+  if (repeats.length === 0) return [];
+  const ids = repeats.map((event) => ({ customerId: event.customer, key: event.key }));
+  const stored = new Map<string, NewUsageEvent>();
+  for (const row of await tx.getUsageEvents(ids)) {
+    stored.set(usageEventId(row.customerId, row.key), row);
+  }
+  const mismatched: number[] = [];
+  events.forEach((event, index) => {
+    if (inserted[index] !== null) return;
+    const first = stored.get(usageEventId(event.customer, event.key));
+    if (first === undefined) throw new Error(`usage event ${event.key} was not stored`);
+    const same =
+      first.feature === event.feature.key &&
+      first.quantity === event.quantity &&
+      first.timeMs === event.timeMs;
+    if (!same) mismatched.push(index);
+  });
+  return mismatched;
 }
 
 /** Locks the batch's customers; an unknown one rejects the batch before any write. */
