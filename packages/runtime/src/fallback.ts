@@ -11,14 +11,12 @@ export function immediate(policy: FallbackPolicy): 'allow' | 'deny' {
 export function fallbackFor(
   decision: Decision,
   policy: FeaturePolicy | undefined,
-  stale: boolean,
+  whenStale: FallbackPolicy | null,
 ): { policy: FallbackPolicy; reason: Reason } | null {
   if (decision.reason === Reason.UnknownCustomer) {
     return { policy: policy?.whenUnknownCustomer ?? 'deny', reason: Reason.UnknownCustomer };
   }
-  if (stale && policy?.whenStale !== undefined) {
-    return { policy: policy.whenStale, reason: Reason.StaleSnapshot };
-  }
+  if (whenStale !== null) return { policy: whenStale, reason: Reason.StaleSnapshot };
   return null;
 }
 

@@ -34,6 +34,12 @@ export interface TollgateOptions {
   features?: Record<string, FeaturePolicy>;
   /** A snapshot not confirmed current for this long is stale (default 5 minutes). */
   snapshotMaxAgeMs?: number;
+  /**
+   * What a feature without `whenStale` does for a customer whose entry has passed its
+   * next change (a trial or override end, a reset) until a newer snapshot arrives:
+   * `deny` by default (`stale_snapshot`), so a trial never outlives its end.
+   */
+  whenEntryStale?: FallbackPolicy;
   /** Lease slices for features in `lease` mode. */
   lease?: Partial<LeaseTermsOptions>;
   /** Hold the control plane's push stream open (default true). */
@@ -79,6 +85,7 @@ export interface ResolvedOptions {
   logger: TollgateLogger | undefined;
   features: Record<string, FeaturePolicy>;
   snapshotMaxAgeMs: number;
+  whenEntryStale: FallbackPolicy;
   lease: LeaseTermsOptions;
   stream: boolean;
   deltas: boolean;
@@ -111,6 +118,7 @@ export function resolveOptions(options: TollgateOptions): ResolvedOptions {
     logger: options.logger,
     features: options.features ?? {},
     snapshotMaxAgeMs: count(options.snapshotMaxAgeMs ?? 300_000, 'snapshotMaxAgeMs', 1),
+    whenEntryStale: options.whenEntryStale ?? 'deny',
     lease: {
       sliceSize: count(options.lease?.sliceSize ?? 100, 'lease.sliceSize', 1),
       renewBelowRatio: options.lease?.renewBelowRatio ?? 0.5,

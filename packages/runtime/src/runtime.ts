@@ -6,7 +6,7 @@ import { channelNames, publish } from './diagnostics.js';
 import { loadEvaluator } from './evaluators.js';
 import { RecentKeyCache } from './idempotency.js';
 import { resolveOptions } from './options.js';
-import type { ResolvedOptions, TollgateOptions } from './options.js';
+import type { FallbackPolicy, ResolvedOptions, TollgateOptions } from './options.js';
 import { ReservationBook } from './reservations.js';
 import type { Reservation, ReservationOutcome } from './reservations.js';
 import type {
@@ -170,19 +170,14 @@ class Runtime implements Tollgate {
     const nowMs = this.#options.clock();
     const key = this.#validate(customer, quantity, 'quantity', options.idempotencyKey);
     const user = this.#validateUser(options.user);
-    if (user !== undefined) {
-      const checked = this.#evaluator.check(
-        customer,
-        this.#evaluator.featureIndex(feature),
-        0,
-        nowMs,
-      );
-      const denied = this.#seatDenial(checked, customer, feature, user);
-      if (denied !== null) return denied;
-    }
+    const index = this.#evaluator.featureIndex(feature);
+    const denied = this.#seatCheck(customer, feature, index, user, nowMs);
+    if (denied !== null) return denied;
+    this.#refreshWhenStale(customer, nowMs);
     const policy = this.#options.features[feature];
-    const stale = this.#isStale(feature, nowMs);
-    if ((policy?.mode ?? 'local') === 'local' && !stale && !this.#asksWhenUnknown(feature)) {
+    const whenStale = this.#stalePolicy(feature, customer, nowMs);
+    const local = (policy?.mode ?? 'local') === 'local';
+    if (local && whenStale === null && !this.#asksWhenUnknown(feature)) {
       return this.consume(customer, feature, quantity, options);
     }
     this.#assertOpen();
@@ -197,7 +192,7 @@ class Runtime implements Tollgate {
         keeper: this.#keeper,
         terms: this.#sync.featureTerms(feature),
         policy,
-        stale,
+        whenStale,
         record: (units, lease) =>
           this.#recordUsage(customer, feature, units, nowMs, eventKey, lease),
       },
@@ -223,8 +218,7 @@ class Runtime implements Tollgate {
     const index = this.#evaluator.featureIndex(feature);
     const decision = this.#withPolicy(feature, customer, nowMs, () => {
       // The seat is checked before anything is recorded: a denied user consumes nothing.
-      const checked = user === undefined ? null : this.#evaluator.check(customer, index, 0, nowMs);
-      const denied = checked === null ? null : this.#seatDenial(checked, customer, feature, user);
+      const denied = this.#seatCheck(customer, feature, index, user, nowMs);
       return denied ?? this.#evaluator.consume(customer, index, quantity, nowMs);
     });
     // Config, boolean and seats features report nothing; metered and credits do. A use
@@ -251,15 +245,7 @@ class Runtime implements Tollgate {
 
     this.#assertOpen();
     this.#reservations.expire(nowMs);
-    this.#refreshWhenStale(customer, nowMs);
-    if (user !== undefined) {
-      const index = this.#evaluator.featureIndex(feature);
-      const checked = this.#evaluator.check(customer, index, estimate, nowMs);
-      const denied = this.#seatDenial(checked, customer, feature, user);
-      if (denied !== null) return { decision: denied, reservation: null };
-    }
-    const expiresAtMs = nowMs + this.#options.reservationTtlMs;
-    const result = this.#reservations.hold(customer, feature, estimate, nowMs, expiresAtMs);
+    const result = this.#reserveWithPolicy(customer, feature, estimate, user, nowMs);
     if (result.reservation !== null && key !== undefined) {
       this.#reservationKeys.set(result.reservation, key);
     }
@@ -271,14 +257,17 @@ class Runtime implements Tollgate {
     const nowMs = this.#options.clock();
     parseQuantity(actual, 'actual');
     this.#reservations.expire(nowMs);
-    const { charged: cost, outcome } = this.#reservations.settle(reservation, actual, nowMs);
+    const settled = this.#reservations.settle(reservation, actual, nowMs);
+    const { charged: cost, outcome, reservedAtMs, byPolicy } = settled;
     const charged = this.#unitsOf(reservation.feature, cost, actual);
-    // Only a settle that charged can fall short; a repeated call changed nothing.
-    const shortfall = outcome === 'settled' ? actual - charged : 0;
+    // Only a settle that charged can fall short; a repeated call changed nothing, and a
+    // reservation a policy allowed was never measured against anything.
+    const shortfall = outcome === 'settled' && !byPolicy ? actual - charged : 0;
     if (charged > 0) {
       const { customer, feature } = reservation;
       const key = this.#reservationKeys.get(reservation);
-      this.#recordUsage(customer, feature, charged, nowMs, key);
+      // Stamped at the reserve instant: that decision's period is the one charged.
+      this.#recordUsage(customer, feature, charged, reservedAtMs, key);
     }
     return { charged, cost, outcome, shortfall };
   }
@@ -356,6 +345,30 @@ class Runtime implements Tollgate {
     return nowMs - this.#sync.confirmedAtMs > maxAgeMs;
   }
 
+  /**
+   * True from the customer's next change on (a trial or override end, a reset, a grant
+   * expiry): the entry's values may no longer hold, and stay in doubt until a snapshot
+   * built after that instant arrives.
+   */
+  #isEntryStale(customer: string, nowMs: number): boolean {
+    if (nowMs < this.#sync.earliestChangeAtMs) return false;
+    const changeAtMs = this.#evaluator.nextChangeAtMs(customer);
+    return changeAtMs !== 0 && nowMs >= changeAtMs;
+  }
+
+  /**
+   * The policy a decision falls under because the snapshot or the customer's entry is
+   * stale, or null when its answer stands. A stale entry uses the feature's `whenStale`,
+   * or `whenEntryStale` when the feature declares none, so a trial ends on time even when
+   * no refresh can reach the control plane.
+   */
+  #stalePolicy(feature: string, customer: string, nowMs: number): FallbackPolicy | null {
+    const whenStale = this.#options.features[feature]?.whenStale;
+    if (whenStale !== undefined && this.#isStale(feature, nowMs)) return whenStale;
+    if (!this.#isEntryStale(customer, nowMs)) return null;
+    return whenStale ?? this.#options.whenEntryStale;
+  }
+
   #asksWhenUnknown(feature: string): boolean {
     const policy = this.#options.features[feature]?.whenUnknownCustomer;
     return policy !== undefined && typeof policy !== 'string';
@@ -372,10 +385,13 @@ class Runtime implements Tollgate {
     feature: string,
     user: string | null | undefined,
   ): Decision | null {
-    if (user === undefined || this.#sync.featureTerms(feature)?.requiresSeat !== true) return null;
+    if (this.#sync.featureTerms(feature)?.requiresSeat !== true) return null;
     const earlier = [Reason.UnknownCustomer, Reason.UnknownFeature, Reason.NoAccess];
     if (earlier.includes(checked.reason)) return null;
-    if (user !== null && this.#evaluator.holdsSeat(customer, user)) return null;
+    // No user holds no seat: a seat feature asked without one fails closed.
+    if (user !== null && user !== undefined && this.#evaluator.holdsSeat(customer, user)) {
+      return null;
+    }
     return {
       ...checked,
       allowed: false,
@@ -405,20 +421,77 @@ class Runtime implements Tollgate {
     return user === undefined || user === null ? user : assertIdentifier(user, 'user');
   }
 
+  /**
+   * `no_seat` before anything is recorded, for a feature that requires a seat; null
+   * otherwise (then without a second evaluator call).
+   */
+  #seatCheck(
+    customer: string,
+    feature: string,
+    index: number,
+    user: string | null | undefined,
+    nowMs: number,
+  ): Decision | null {
+    if (this.#sync.featureTerms(feature)?.requiresSeat !== true) return null;
+    const checked = this.#evaluator.check(customer, index, 0, nowMs);
+    return this.#seatDenial(checked, customer, feature, user);
+  }
+
   /** Applies the feature's stale and unknown-customer policies around a local decision. */
   #withPolicy(feature: string, customer: string, nowMs: number, decide: () => Decision): Decision {
-    this.#refreshWhenStale(customer, nowMs);
-    const policy = this.#options.features[feature];
-    const version = this.#evaluator.snapshotVersion;
-    if (policy?.whenStale !== undefined && this.#isStale(feature, nowMs)) {
-      if (immediate(policy.whenStale) === 'deny') {
-        return policyDecision(false, Reason.StaleSnapshot, version);
-      }
-    }
+    const denied = this.#staleDenial(feature, customer, nowMs);
+    if (denied !== null) return denied;
     const decision = decide();
     if (decision.reason !== Reason.UnknownCustomer) return decision;
-    const allow = immediate(policy?.whenUnknownCustomer ?? 'deny') === 'allow';
-    return allow ? policyDecision(true, Reason.UnknownCustomer, version) : decision;
+    return this.#unknownAllowed(feature) ? this.#policyAllowed() : decision;
+  }
+
+  /** A stale snapshot or entry whose policy denies: `stale_snapshot`; otherwise null. */
+  #staleDenial(feature: string, customer: string, nowMs: number): Decision | null {
+    this.#refreshWhenStale(customer, nowMs);
+    const whenStale = this.#stalePolicy(feature, customer, nowMs);
+    if (whenStale === null || immediate(whenStale) === 'allow') return null;
+    return policyDecision(false, Reason.StaleSnapshot, this.#evaluator.snapshotVersion);
+  }
+
+  #unknownAllowed(feature: string): boolean {
+    return immediate(this.#options.features[feature]?.whenUnknownCustomer ?? 'deny') === 'allow';
+  }
+
+  #policyAllowed(): Decision {
+    return policyDecision(true, Reason.UnknownCustomer, this.#evaluator.snapshotVersion);
+  }
+
+  /**
+   * `reserve` under the same policies as `consume`: a stale snapshot or entry whose
+   * policy denies holds nothing; an unknown customer allowed by policy gets a
+   * reservation that holds and charges nothing, as its consume would report nothing.
+   */
+  #reserveWithPolicy(
+    customer: string,
+    feature: string,
+    estimate: number,
+    user: string | null | undefined,
+    nowMs: number,
+  ): ReserveResult {
+    const stale = this.#staleDenial(feature, customer, nowMs);
+    if (stale !== null) return { decision: stale, reservation: null };
+    const index = this.#evaluator.featureIndex(feature);
+    const denied = this.#seatCheck(customer, feature, index, user, nowMs);
+    if (denied !== null) return { decision: denied, reservation: null };
+    const expiresAtMs = nowMs + this.#options.reservationTtlMs;
+    const result = this.#reservations.hold(customer, feature, estimate, nowMs, expiresAtMs);
+    if (result.decision.reason !== Reason.UnknownCustomer || !this.#unknownAllowed(feature)) {
+      return result;
+    }
+    const reservation = this.#reservations.holdByPolicy(
+      customer,
+      feature,
+      estimate,
+      nowMs,
+      expiresAtMs,
+    );
+    return { decision: this.#policyAllowed(), reservation };
   }
 
   /** Validates the arguments every recording call shares; returns the idempotency key. */

@@ -4,7 +4,7 @@ import type { Evaluator } from '@tollgate/evaluator';
 import type { ControlPlaneClient } from './control-plane-client.js';
 import { fallbackFor, immediate, policyDecision } from './fallback.js';
 import type { LeaseKeeper } from './lease-keeper.js';
-import type { FeaturePolicy } from './options.js';
+import type { FallbackPolicy, FeaturePolicy } from './options.js';
 import type { FeatureTerms } from './snapshot-sync.js';
 
 export interface SharedParts {
@@ -13,7 +13,8 @@ export interface SharedParts {
   keeper: LeaseKeeper;
   terms: FeatureTerms | null;
   policy: FeaturePolicy | undefined;
-  stale: boolean;
+  /** The stale policy that applies (snapshot or customer entry stale), or null. */
+  whenStale: FallbackPolicy | null;
   /**
    * Queues the usage event of an allowed use (under a lease when one is named), keyed
    * with the decision's event key.
@@ -40,7 +41,7 @@ export async function consumeShared(
   const index = parts.evaluator.featureIndex(feature);
   const checked = parts.evaluator.check(customer, index, quantity, nowMs);
   if (finalReasons.has(checked.reason)) return checked;
-  const fallback = fallbackFor(checked, parts.policy, parts.stale);
+  const fallback = fallbackFor(checked, parts.policy, parts.whenStale);
   const mode = parts.policy?.mode ?? 'local';
   if (fallback === null) {
     if (mode === 'strict') return strict(parts, customer, feature, quantity, nowMs, key);

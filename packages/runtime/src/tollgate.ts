@@ -6,8 +6,8 @@ export interface CheckOptions {
   /**
    * The user acting for the customer (an identifier). When given, a feature that
    * requires a seat is denied with `no_seat` unless the snapshot lists this user among
-   * the customer's seat holders. `null` means the request names no user, which holds no
-   * seat. Without a user (undefined), seats are not checked.
+   * the customer's seat holders. `null` or no user at all holds no seat: a feature that
+   * requires one is denied `no_seat` (seats fail closed).
    */
   user?: string | null;
 }
