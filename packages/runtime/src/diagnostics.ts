@@ -18,6 +18,7 @@ export const channelNames = {
   leaseFailed: 'tollgate:lease:failed',
   streamEvent: 'tollgate:snapshot:pushed',
   streamFailed: 'tollgate:snapshot:stream-failed',
+  streamReconnect: 'tollgate:snapshot:stream-reconnect',
   usageRetry: 'tollgate:usage:retry',
   usageFailed: 'tollgate:usage:failed',
   bufferFull: 'tollgate:usage:buffer-full',

@@ -44,6 +44,13 @@ export interface TollgateOptions {
   lease?: Partial<LeaseTermsOptions>;
   /** Hold the control plane's push stream open (default true). */
   stream?: boolean;
+  /**
+   * A stream connection that sends nothing (no heartbeat) for this long is dropped and
+   * reopened (default 30000: three of the control plane's default heartbeats).
+   */
+  streamSilenceMs?: number;
+  /** The source of retry and reconnection jitter, in [0, 1) (default `Math.random`). */
+  random?: () => number;
   /** Refresh with deltas, keeping a decoded copy of the snapshot (default true). */
   deltas?: boolean;
 }
@@ -88,6 +95,8 @@ export interface ResolvedOptions {
   whenEntryStale: FallbackPolicy;
   lease: LeaseTermsOptions;
   stream: boolean;
+  streamSilenceMs: number;
+  random: () => number;
   deltas: boolean;
 }
 
@@ -125,6 +134,8 @@ export function resolveOptions(options: TollgateOptions): ResolvedOptions {
       expirySafetyMs: count(options.lease?.expirySafetyMs ?? 2000, 'lease.expirySafetyMs', 0),
     },
     stream: options.stream ?? true,
+    streamSilenceMs: count(options.streamSilenceMs ?? 30_000, 'streamSilenceMs', 1),
+    random: options.random ?? Math.random,
     deltas: options.deltas ?? true,
   };
 }

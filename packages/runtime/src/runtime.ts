@@ -89,6 +89,7 @@ class Runtime implements Tollgate {
       maxEvents: options.maxEvents,
       maxDelayMs: options.maxDelayMs,
       retry: options.retry,
+      random: options.random,
       onBackgroundError: (error) => this.#logBackground(error, 'usage report failed', false),
       onAcknowledged: (seqs, ack) => this.#carryLog.acknowledge(seqs, ack.sequences),
       onDropped: (seqs) => this.#carryLog.forget(seqs),
@@ -110,7 +111,10 @@ class Runtime implements Tollgate {
       client: this.#client,
       heldVersion: () => evaluator.snapshotVersion,
       refresh: () => this.refresh(),
+      confirm: () => this.#sync.confirm(options.clock()),
       reconnectDelayMs: 250,
+      silenceMs: options.streamSilenceMs,
+      random: options.random,
     });
   }
 
@@ -338,9 +342,11 @@ class Runtime implements Tollgate {
     this.#carryLog.add(this.#seq, customer, feature, quantity, timeMs);
   }
 
-  /** Stale: not confirmed current for the feature's maximum age, and no stream open. */
+  /**
+   * Stale: not confirmed current for the feature's maximum age. An open stream confirms
+   * with each heartbeat at the version held; a connection alone confirms nothing.
+   */
   #isStale(feature: string, nowMs: number): boolean {
-    if (this.#stream.connected) return false;
     const maxAgeMs = this.#options.features[feature]?.maxAgeMs ?? this.#options.snapshotMaxAgeMs;
     return nowMs - this.#sync.confirmedAtMs > maxAgeMs;
   }

@@ -16,6 +16,8 @@ export interface BatcherOptions {
   maxEvents: number;
   maxDelayMs: number;
   retry: RetryOptions;
+  /** The source of retry jitter, in [0, 1). */
+  random: () => number;
   /** Called with failures of sends nobody awaits (timer and count triggered). */
   onBackgroundError: (error: unknown) => void;
   /** Called once per acknowledged batch with the local sequence numbers it carried. */
@@ -183,7 +185,7 @@ export class UsageBatcher {
         }
         if (attempt === retry.attemptsMax) throw error;
         const ceilingMs = Math.min(retry.delayMaxMs, retry.baseDelayMs * 2 ** (attempt - 1));
-        const delayMs = Math.round(Math.random() * ceilingMs);
+        const delayMs = Math.round(this.#options.random() * ceilingMs);
         publish(channelNames.usageRetry, { runtimeId, attempt, delayMs, error });
         await sleep(delayMs);
       }

@@ -15,7 +15,7 @@ function heldVersion(header: string | undefined): number {
   return match?.[1] === undefined ? NaN : Number(match[1]);
 }
 
-/** The two routes a runtime key may call: `GET /v1/snapshot` and `POST /v1/usage`. */
+/** `GET /v1/snapshot` and `POST /v1/usage`, for runtime and admin keys. */
 export function registerRuntimeRoutes(app: FastifyInstance, context: RouteContext): void {
   const roles = ['admin', 'runtime'] as const;
 
