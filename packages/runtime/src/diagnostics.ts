@@ -25,6 +25,7 @@ export const channelNames = {
   reservationExpired: 'tollgate:reservation:expired',
   holdLost: 'tollgate:reservation:hold-lost',
   entryStale: 'tollgate:snapshot:entry-stale',
+  settleShortfall: 'tollgate:reservation:shortfall',
 } as const;
 
 export type ChannelName = (typeof channelNames)[keyof typeof channelNames];

@@ -86,9 +86,17 @@ export class ReservationBook {
   #nextExpiryMs = Number.POSITIVE_INFINITY;
   #seq = 0;
 
-  constructor(evaluator: Evaluator, runtimeId: string) {
+  readonly #onExpired: (reservation: Reservation) => void;
+
+  /** `onExpired` hears of each hold released by its TTL. */
+  constructor(
+    evaluator: Evaluator,
+    runtimeId: string,
+    onExpired: (reservation: Reservation) => void = () => undefined,
+  ) {
     this.#evaluator = evaluator;
     this.#runtimeId = runtimeId;
+    this.#onExpired = onExpired;
   }
 
   get liveCount(): number {
@@ -219,6 +227,7 @@ export class ReservationBook {
       }
       this.#releaseHeld(record, nowMs);
       this.#finish(record, 'expired');
+      this.#onExpired(record.reservation);
       publish(channelNames.reservationExpired, { runtimeId: this.#runtimeId, id, expiresAtMs });
     }
     this.#nextExpiryMs = nextExpiryMs;

@@ -23,6 +23,7 @@ import { CarryLog } from './carry-log.js';
 import { immediate, policyDecision } from './fallback.js';
 import { LeaseKeeper } from './lease-keeper.js';
 import { consumeShared } from './shared-decisions.js';
+import { decideInLease, strictAsyncOnly, unitCostOf } from './lease-decisions.js';
 import { SnapshotStream } from './snapshot-stream.js';
 
 /**
@@ -70,6 +71,8 @@ class Runtime implements Tollgate {
   readonly #keys: RecentKeyCache<KeyedResult>;
   // The caller's idempotency key of a reservation becomes the key of its usage event.
   readonly #reservationKeys = new WeakMap<Reservation, string>();
+  // What a hold in lease mode took from its lease, to give back what it does not charge.
+  readonly #leaseHolds = new WeakMap<Reservation, { lease: string; cost: number }>();
   readonly #timers: NodeJS.Timeout[] = [];
   readonly #carryLog = new CarryLog();
   readonly #keeper: LeaseKeeper;
@@ -94,7 +97,9 @@ class Runtime implements Tollgate {
       onAcknowledged: (seqs, ack) => this.#carryLog.acknowledge(seqs, ack.sequences),
       onDropped: (seqs) => this.#carryLog.forget(seqs),
     });
-    this.#reservations = new ReservationBook(evaluator, this.runtimeId);
+    this.#reservations = new ReservationBook(evaluator, this.runtimeId, (reservation) =>
+      this.#releaseInLease(reservation),
+    );
     this.#keys = new RecentKeyCache(options.idempotencyKeysMax);
     this.#sync = new SnapshotSync({
       runtimeId: this.runtimeId,
@@ -217,19 +222,35 @@ class Runtime implements Tollgate {
     const seen = key === undefined ? undefined : this.#keys.get(customer, key);
     if (seen !== undefined) return seen.decision;
 
+    const mode = this.#modeOf(feature);
+    if (mode === 'strict') throw strictAsyncOnly(feature);
     this.#assertOpen();
     this.#reservations.expire(nowMs);
     const index = this.#evaluator.featureIndex(feature);
-    const decision = this.#withPolicy(feature, customer, nowMs, () => {
+    let lease: string | undefined;
+    const decision = this.#withPolicy(feature, customer, nowMs, (stale) => {
       // The seat is checked before anything is recorded: a denied user consumes nothing.
       const denied = this.#seatCheck(customer, feature, index, user, nowMs);
-      return denied ?? this.#evaluator.consume(customer, index, quantity, nowMs);
+      if (denied !== null) return denied;
+      const consume = () => this.#evaluator.consume(customer, index, quantity, nowMs);
+      // A stale snapshot whose policy allows decides locally, as consumeAsync does.
+      if (mode !== 'lease' || stale) return consume();
+      const leased = decideInLease(
+        this.#leaseParts(feature),
+        customer,
+        feature,
+        quantity,
+        nowMs,
+        consume,
+      );
+      lease = leased.lease ?? undefined;
+      return leased.decision;
     });
     // Config, boolean and seats features report nothing; metered and credits do. A use
     // allowed by the unknown-customer policy is not reported: the control plane has no
     // such customer, and the batch would be refused whole.
     if (decision.allowed && decision.cost > 0 && this.#reportsUsage(feature)) {
-      this.#recordUsage(customer, feature, quantity, nowMs, key);
+      this.#recordUsage(customer, feature, quantity, nowMs, key, lease);
     }
     if (key !== undefined) this.#keys.set(customer, key, { decision, reservation: null });
     return decision;
@@ -247,6 +268,7 @@ class Runtime implements Tollgate {
     const seen = key === undefined ? undefined : this.#keys.get(customer, key);
     if (seen !== undefined) return seen;
 
+    if (this.#modeOf(feature) === 'strict') throw strictAsyncOnly(feature);
     this.#assertOpen();
     this.#reservations.expire(nowMs);
     const result = this.#reserveWithPolicy(customer, feature, estimate, user, nowMs);
@@ -261,17 +283,37 @@ class Runtime implements Tollgate {
     const nowMs = this.#options.clock();
     parseQuantity(actual, 'actual');
     this.#reservations.expire(nowMs);
-    const settled = this.#reservations.settle(reservation, actual, nowMs);
+    const inLease = this.#settleInLease(reservation, actual, nowMs);
+    let settled;
+    try {
+      settled = this.#reservations.settle(reservation, inLease.actual, nowMs);
+    } catch (error) {
+      inLease.finish(0);
+      throw error;
+    }
     const { charged: cost, outcome, reservedAtMs, byPolicy } = settled;
-    const charged = this.#unitsOf(reservation.feature, cost, actual);
+    inLease.finish(cost);
+    const charged = this.#unitsOf(reservation.feature, cost, inLease.actual);
     // Only a settle that charged can fall short; a repeated call changed nothing, and a
     // reservation a policy allowed was never measured against anything.
     const shortfall = outcome === 'settled' && !byPolicy ? actual - charged : 0;
+    const { customer, feature } = reservation;
     if (charged > 0) {
-      const { customer, feature } = reservation;
       const key = this.#reservationKeys.get(reservation);
       // Stamped at the reserve instant: that decision's period is the one charged.
-      this.#recordUsage(customer, feature, charged, reservedAtMs, key);
+      this.#recordUsage(customer, feature, charged, reservedAtMs, key, inLease.lease);
+    }
+    if (shortfall > 0) {
+      const { id } = reservation;
+      publish(channelNames.settleShortfall, {
+        runtimeId: this.runtimeId,
+        id,
+        customer,
+        feature,
+        actual,
+        charged,
+        shortfall,
+      });
     }
     return { charged, cost, outcome, shortfall };
   }
@@ -279,7 +321,9 @@ class Runtime implements Tollgate {
   release(reservation: Reservation): ReservationOutcome {
     const nowMs = this.#options.clock();
     this.#reservations.expire(nowMs);
-    return this.#reservations.release(reservation, nowMs);
+    const outcome = this.#reservations.release(reservation, nowMs);
+    if (outcome === 'released') this.#releaseInLease(reservation);
+    return outcome;
   }
 
   refresh(): Promise<boolean> {
@@ -444,20 +488,39 @@ class Runtime implements Tollgate {
   }
 
   /** Applies the feature's stale and unknown-customer policies around a local decision. */
-  #withPolicy(feature: string, customer: string, nowMs: number, decide: () => Decision): Decision {
-    const denied = this.#staleDenial(feature, customer, nowMs);
-    if (denied !== null) return denied;
-    const decision = decide();
+  #withPolicy(
+    feature: string,
+    customer: string,
+    nowMs: number,
+    decide: (stale: boolean) => Decision,
+  ): Decision {
+    this.#refreshWhenStale(customer, nowMs);
+    const whenStale = this.#stalePolicy(feature, customer, nowMs);
+    if (whenStale !== null && immediate(whenStale) === 'deny') {
+      return this.#staleDecision(customer, feature, nowMs);
+    }
+    const decision = decide(whenStale !== null);
     if (decision.reason !== Reason.UnknownCustomer) return decision;
     return this.#unknownAllowed(feature) ? this.#policyAllowed() : decision;
   }
 
-  /** A stale snapshot or entry whose policy denies: `stale_snapshot`; otherwise null. */
-  #staleDenial(feature: string, customer: string, nowMs: number): Decision | null {
-    this.#refreshWhenStale(customer, nowMs);
-    const whenStale = this.#stalePolicy(feature, customer, nowMs);
-    if (whenStale === null || immediate(whenStale) === 'allow') return null;
-    return policyDecision(false, Reason.StaleSnapshot, this.#evaluator.snapshotVersion);
+  /**
+   * `stale_snapshot`, carrying the customer's figures from the snapshot held (which may
+   * be out of date: that is why it denies).
+   */
+  #staleDecision(customer: string, feature: string, nowMs: number): Decision {
+    const index = this.#evaluator.featureIndex(feature);
+    const checked = this.#evaluator.check(customer, index, 0, nowMs);
+    return policyDecision(false, Reason.StaleSnapshot, checked.snapshotVersion, checked);
+  }
+
+  #modeOf(feature: string): 'local' | 'lease' | 'strict' {
+    return this.#options.features[feature]?.mode ?? 'local';
+  }
+
+  #leaseParts(feature: string) {
+    const terms = this.#sync.featureTerms(feature);
+    return { evaluator: this.#evaluator, keeper: this.#keeper, terms };
   }
 
   #unknownAllowed(feature: string): boolean {
@@ -469,9 +532,10 @@ class Runtime implements Tollgate {
   }
 
   /**
-   * `reserve` under the same policies as `consume`: a stale snapshot or entry whose
-   * policy denies holds nothing; an unknown customer allowed by policy gets a
-   * reservation that holds and charges nothing, as its consume would report nothing.
+   * `reserve` under the same policies and modes as `consume`: a stale snapshot or entry
+   * whose policy denies holds nothing; an unknown customer allowed by policy gets a
+   * reservation that holds and charges nothing, as its consume would report nothing; in
+   * lease mode the estimate is taken from the lease slice too.
    */
   #reserveWithPolicy(
     customer: string,
@@ -480,13 +544,20 @@ class Runtime implements Tollgate {
     user: string | null | undefined,
     nowMs: number,
   ): ReserveResult {
-    const stale = this.#staleDenial(feature, customer, nowMs);
-    if (stale !== null) return { decision: stale, reservation: null };
+    this.#refreshWhenStale(customer, nowMs);
+    const whenStale = this.#stalePolicy(feature, customer, nowMs);
+    if (whenStale !== null && immediate(whenStale) === 'deny') {
+      return { decision: this.#staleDecision(customer, feature, nowMs), reservation: null };
+    }
     const index = this.#evaluator.featureIndex(feature);
     const denied = this.#seatCheck(customer, feature, index, user, nowMs);
     if (denied !== null) return { decision: denied, reservation: null };
     const expiresAtMs = nowMs + this.#options.reservationTtlMs;
-    const result = this.#reservations.hold(customer, feature, estimate, nowMs, expiresAtMs);
+    const hold = () => this.#reservations.hold(customer, feature, estimate, nowMs, expiresAtMs);
+    const result =
+      this.#modeOf(feature) === 'lease' && whenStale === null
+        ? this.#holdInLease(customer, feature, estimate, nowMs, hold)
+        : hold();
     if (result.decision.reason !== Reason.UnknownCustomer || !this.#unknownAllowed(feature)) {
       return result;
     }
@@ -498,6 +569,61 @@ class Runtime implements Tollgate {
       expiresAtMs,
     );
     return { decision: this.#policyAllowed(), reservation };
+  }
+
+  /** Takes the estimate's cost from the lease slice, then holds it in the evaluator. */
+  #holdInLease(
+    customer: string,
+    feature: string,
+    estimate: number,
+    nowMs: number,
+    hold: () => ReserveResult,
+  ): ReserveResult {
+    let result: ReserveResult | null = null;
+    const place = (): Decision => {
+      result = hold();
+      return result.decision;
+    };
+    const parts = this.#leaseParts(feature);
+    const leased = decideInLease(parts, customer, feature, estimate, nowMs, place);
+    const placed = result as ReserveResult | null;
+    if (leased.lease === null || placed?.reservation == null) {
+      return { decision: leased.decision, reservation: null };
+    }
+    this.#leaseHolds.set(placed.reservation, { lease: leased.lease, cost: leased.cost });
+    return placed;
+  }
+
+  /**
+   * The lease part of a settle: what the actual use may be charged (the hold's cost plus
+   * what the slice still covers beyond it), and a function that gives back to the lease
+   * what the settle did not charge.
+   */
+  #settleInLease(reservation: Reservation, actual: number, nowMs: number) {
+    const held = this.#leaseHolds.get(reservation);
+    if (held === undefined) return { actual, finish: (_cost: number) => undefined };
+    this.#leaseHolds.delete(reservation);
+    const { customer, feature } = reservation;
+    const unitCost = unitCostOf(this.#sync.featureTerms(feature));
+    const wantedCost = actual * unitCost;
+    const extra =
+      wantedCost > held.cost
+        ? this.#keeper.spendUpTo(customer, feature, wantedCost - held.cost, nowMs)
+        : 0;
+    const coverable = held.cost + extra;
+    const capped = unitCost === 0 ? actual : Math.min(actual, Math.floor(coverable / unitCost));
+    const finish = (cost: number): void => {
+      this.#keeper.giveBack(customer, feature, held.lease, coverable - cost);
+    };
+    return { actual: capped, finish, lease: held.lease };
+  }
+
+  /** A hold that ended without a settle gives its whole cost back to the lease. */
+  #releaseInLease(reservation: Reservation): void {
+    const held = this.#leaseHolds.get(reservation);
+    if (held === undefined) return;
+    this.#leaseHolds.delete(reservation);
+    this.#keeper.giveBack(reservation.customer, reservation.feature, held.lease, held.cost);
   }
 
   /** Validates the arguments every recording call shares; returns the idempotency key. */
