@@ -23,8 +23,16 @@ export interface TollgateOptions {
   refreshIntervalMs?: number;
   /** How long a reservation holds before it is released by itself. */
   reservationTtlMs?: number;
-  /** Usage events queued and unacknowledged past which consumption is refused. */
+  /** Usage events queued and unacknowledged past which `whenBufferFull` applies. */
   bufferMax?: number;
+  /**
+   * With `bufferMax` events queued: `refuse` (default) throws
+   * `TOLLGATE_ERR_USAGE_BUFFER_FULL` from new consumption, so every allowed use stays
+   * billed; `drop_oldest` drops the oldest unsent event to make room (it is never billed)
+   * and keeps deciding. Both count (`eventsRefused`, `eventsEvicted`) and publish
+   * `tollgate:usage:buffer-full`.
+   */
+  whenBufferFull?: 'refuse' | 'drop_oldest';
   /** Idempotency keys remembered per runtime (least recently used forgotten first). */
   idempotencyKeysMax?: number;
   /** Identifies this runtime in generated idempotency keys and diagnostics. */
@@ -87,6 +95,7 @@ export interface ResolvedOptions {
   refreshIntervalMs: number;
   reservationTtlMs: number;
   bufferMax: number;
+  whenBufferFull: 'refuse' | 'drop_oldest';
   idempotencyKeysMax: number;
   runtimeId: string;
   logger: TollgateLogger | undefined;
@@ -122,6 +131,7 @@ export function resolveOptions(options: TollgateOptions): ResolvedOptions {
     refreshIntervalMs: count(options.refreshIntervalMs ?? 30_000, 'refreshIntervalMs', 0),
     reservationTtlMs: count(options.reservationTtlMs ?? 300_000, 'reservationTtlMs', 1),
     bufferMax: count(options.bufferMax ?? 100_000, 'bufferMax', maxEvents),
+    whenBufferFull: bufferPolicy(options.whenBufferFull),
     idempotencyKeysMax: count(options.idempotencyKeysMax ?? 10_000, 'idempotencyKeysMax', 1),
     runtimeId: options.runtimeId ?? randomUUID(),
     logger: options.logger,
@@ -138,6 +148,12 @@ export function resolveOptions(options: TollgateOptions): ResolvedOptions {
     random: options.random ?? Math.random,
     deltas: options.deltas ?? true,
   };
+}
+
+function bufferPolicy(value: unknown): 'refuse' | 'drop_oldest' {
+  if (value === undefined) return 'refuse';
+  if (value === 'refuse' || value === 'drop_oldest') return value;
+  throw validationError('whenBufferFull', "expected 'refuse' or 'drop_oldest'");
 }
 
 function count(value: number, field: string, minimum: number): number {

@@ -135,8 +135,8 @@ class Runtime implements Tollgate {
     return this.#sync.featureTerms(feature)?.kind ?? null;
   }
 
-  get usageStats(): Readonly<UsageStats> {
-    return { ...this.#batcher.stats };
+  get usageStats(): Readonly<UsageStats & { queueDepth: number }> {
+    return { ...this.#batcher.stats, queueDepth: this.#batcher.size };
   }
 
   async start(): Promise<void> {
@@ -640,24 +640,39 @@ class Runtime implements Tollgate {
   }
 
   /**
-   * Refuses new consumption once the queue of unacknowledged usage is full or the
-   * runtime is closing. Dropping the newest or oldest events would lose billable usage;
-   * refusing to record more keeps every allowed use billed.
+   * Applies `whenBufferFull` once the queue of unacknowledged usage is full, and refuses
+   * everything once the runtime is closing. `refuse` keeps every allowed use billed;
+   * `drop_oldest` keeps deciding and loses the oldest unsent event instead.
    */
   #assertOpen(): void {
     if (this.#closing !== null) {
       throw new TollgateError('TOLLGATE_ERR_NOT_STARTED', 'the runtime is closed');
     }
-    if (this.#batcher.size < this.#options.bufferMax) return;
-    publish(channelNames.bufferFull, {
-      runtimeId: this.runtimeId,
-      queued: this.#batcher.size,
-      bufferMax: this.#options.bufferMax,
-    });
+    const { bufferMax, whenBufferFull: policy } = this.#options;
+    const queued = this.#batcher.size;
+    if (queued < bufferMax) return;
+    const { runtimeId } = this;
+    if (policy === 'drop_oldest') {
+      const evicted = this.#batcher.evictOldest();
+      if (evicted !== null) {
+        // Its use leaves the local accounting at the next refresh, as it was never billed.
+        this.#carryLog.forget([evicted.seq]);
+        publish(channelNames.bufferFull, {
+          runtimeId,
+          queued,
+          bufferMax,
+          policy,
+          dropped: evicted.key,
+        });
+        return;
+      }
+    }
+    this.#batcher.stats.eventsRefused += 1;
+    publish(channelNames.bufferFull, { runtimeId, queued, bufferMax, policy: 'refuse' });
     throw new TollgateError(
       'TOLLGATE_ERR_USAGE_BUFFER_FULL',
       'usage is not being acknowledged by the control plane; consumption is paused',
-      { detail: `${this.#batcher.size} usage events queued` },
+      { detail: `${queued} usage events queued` },
     );
   }
 

@@ -59,8 +59,11 @@ export interface Tollgate {
   readonly runtimeId: string;
   /** The version of the snapshot decisions come from. */
   readonly snapshotVersion: number;
-  /** Usage events queued, accepted, duplicate and dropped since the runtime started. */
-  readonly usageStats: Readonly<UsageStats>;
+  /**
+   * Usage events queued, accepted, duplicate, dropped, refused and evicted since the
+   * runtime started, and `queueDepth`: the events waiting for acknowledgement now.
+   */
+  readonly usageStats: Readonly<UsageStats & { queueDepth: number }>;
   /** The instant decisions are made at, from the runtime's clock (epoch ms). */
   now(): number;
   /** The kind of a feature in the loaded snapshot; null when it has no such feature. */
