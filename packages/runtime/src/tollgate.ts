@@ -44,7 +44,9 @@ export interface SettleResult {
  * A usage runtime: answers decisions from the loaded snapshot in process and reports
  * usage to the control plane in the background. Create one with `createTollgate`.
  *
- * Every decision method is synchronous and makes no network call. Quantities are
+ * Every decision method but `consumeAsync` is synchronous and never waits for the
+ * network (lease mode may start a grant in the background; strict features need
+ * `consumeAsync`). Quantities are
  * integers in the feature's unit; customers and idempotency keys are identifiers.
  *
  * @example

@@ -53,8 +53,8 @@ interface QueuedEvent {
  * batch stays at the head of the queue until it is delivered; only a batch the control
  * plane refuses as malformed (4xx) is dropped, counted and reported.
  *
- * A barrier (`limitTo`) holds back events recorded after a sequence number while a
- * snapshot refresh is in progress, so the fetched snapshot cannot include them.
+ * A barrier (`limitTo`) can hold back events recorded after a sequence number. The
+ * runtime does not set one: the snapshot's usage watermark tells which uses it includes.
  */
 export class UsageBatcher {
   readonly #client: ControlPlaneClient;
