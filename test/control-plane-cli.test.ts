@@ -1,9 +1,11 @@
-import { execFile } from 'node:child_process';
+import { execFile, spawn } from 'node:child_process';
+import { once } from 'node:events';
 import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { promisify } from 'node:util';
+import { Redis } from 'ioredis';
 import { afterAll, describe, expect, it } from 'vitest';
 
 const run = promisify(execFile);
@@ -90,5 +92,85 @@ describe('tollgate serve refuses a catalog whose entitlements cannot resolve', (
     expect(code).toBe(1);
     expect(stderr).toMatch(new RegExp(`^tollgate: TOLLGATE_ERR_CATALOG_INVALID: ${field}: `));
     expect(existsSync(database)).toBe(false);
+  });
+});
+
+describe('tollgate serve options for a fleet', () => {
+  it('keeps leases in Redis with the TTL given and applies the usage time window', async () => {
+    const prefix = `tollgate-cli-${process.pid}-${Date.now()}`;
+    const args = [
+      ...[cli, 'serve', '--catalog', quillstone, '--port', '0'],
+      ...['--db', join(directory, 'fleet.sqlite'), '--redis-url', 'redis://127.0.0.1:6379'],
+      ...['--redis-prefix', prefix, '--lease-ttl-ms', '5000'],
+      ...['--usage-skew-future-ms', '1000', '--usage-grace-past-ms', '3600000'],
+    ];
+    const child = spawn(process.execPath, args, {
+      env: {
+        ...process.env,
+        TOLLGATE_ADMIN_KEY: 'tg_cli_admin',
+        TOLLGATE_RUNTIME_KEY: 'tg_cli_rt',
+      },
+      stdio: ['ignore', 'pipe', 'inherit'],
+    });
+    const redis = new Redis('redis://127.0.0.1:6379');
+    try {
+      let output = '';
+      while (!/control plane listening.*\n/.test(output)) {
+        const [chunk] = (await once(child.stdout!, 'data')) as [Buffer];
+        output += chunk.toString('utf8');
+      }
+      const listening = output
+        .split('\n')
+        .find((line) => line.includes('control plane listening'))!;
+      const baseUrl = JSON.parse(listening).baseUrl as string;
+      const post = async (key: string, path: string, body: unknown) => {
+        const answer = await fetch(baseUrl + path, {
+          method: 'POST',
+          headers: { authorization: `Bearer ${key}`, 'content-type': 'application/json' },
+          body: JSON.stringify(body),
+        });
+        return { status: answer.status, body: await answer.json() };
+      };
+      await post('tg_cli_admin', '/v1/customers', { id: 'fleet' });
+      await post('tg_cli_admin', '/v1/customers/fleet/subscriptions', { plan: 'free' });
+
+      const before = Date.now();
+      const lease = await post('tg_cli_rt', '/v1/leases', {
+        customer: 'fleet',
+        feature: 'chat.fast',
+        requested: 10,
+      });
+      expect([lease.status, lease.body.granted]).toEqual([200, 10]);
+      expect(lease.body.expires_at_ms).toBeGreaterThanOrEqual(before + 5000);
+      expect(lease.body.expires_at_ms).toBeLessThanOrEqual(Date.now() + 5000);
+      expect((await redis.keys(`${prefix}:*`)).length).toBeGreaterThan(0);
+
+      // 60 s ahead passes the 1 s skew; 2 h behind passes the 1 h grace; 30 min behind is kept.
+      const consume = (key: string, offsetMs: number) =>
+        post('tg_cli_rt', '/v1/consume', {
+          customer: 'fleet',
+          feature: 'chat.fast',
+          quantity: 1,
+          key,
+          time: Date.now() + offsetMs,
+        });
+      const ahead = await consume('cli-ahead', 60_000);
+      const behind = await consume('cli-behind', -2 * 3_600_000);
+      const kept = await consume('cli-kept', -30 * 60_000);
+      expect([ahead.body.allowed, ahead.body.rejected.code]).toEqual([
+        false,
+        'TOLLGATE_ERR_USAGE_EVENT_TIME',
+      ]);
+      expect([behind.body.allowed, behind.body.rejected.code]).toEqual([
+        false,
+        'TOLLGATE_ERR_USAGE_EVENT_TIME',
+      ]);
+      expect(kept.body.allowed).toBe(true);
+    } finally {
+      child.kill('SIGKILL');
+      const keys = await redis.keys(`${prefix}:*`);
+      if (keys.length > 0) await redis.del(...keys);
+      await redis.quit();
+    }
   });
 });

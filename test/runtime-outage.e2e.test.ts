@@ -38,7 +38,8 @@ async function ledger(url: string, customer: string): Promise<LedgerEntry[]> {
 
 describe('a control plane stopped during a load run', () => {
   it('keeps deciding under each feature policy and receives every usage event once', async () => {
-    const env = { TG_DATABASE: join(directory, 'tollgate.sqlite') };
+    // Heartbeats every 500 ms keep the 2 s maximum age confirmed while the plane is up.
+    const env = { TG_DATABASE: join(directory, 'tollgate.sqlite'), TG_HEARTBEAT_MS: '500' };
     const plane = await startControlPlane(env);
     children.push(plane);
     const port = new URL(plane.url).port;

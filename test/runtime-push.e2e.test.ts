@@ -32,6 +32,7 @@ describe('snapshot push across runtime processes', () => {
         TG_URL: plane.url,
         TG_CUSTOMER: 'upgrader',
         TG_FEATURE: 'sso',
+        TG_USER: 'una',
       }),
     );
     children.push(...runtimes);
@@ -39,6 +40,8 @@ describe('snapshot push across runtime processes', () => {
     for (const line of ready) expect(payload(line).reason).toBe('no_access');
 
     await admin(first.url, 'POST', '/v1/customers/upgrader/subscription/change', { plan: 'team' });
+    // sso requires a seat: una takes one of the team plan's.
+    await admin(first.url, 'POST', '/v1/customers/upgrader/seats', { user: 'una' });
     const allowed = await Promise.all(runtimes.map((runtime) => runtime.line('allowed ')));
     const allowedVersions = allowed.map((line) => payload(line).version as number);
     for (const [index, version] of allowedVersions.entries()) {

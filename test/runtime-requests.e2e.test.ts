@@ -129,6 +129,31 @@ describe('event times against the control plane clock', () => {
   });
 });
 
+describe('the past grace of event times', () => {
+  it('accepts an event 23 h behind, rejects one 25 h behind (grace 24 h) visibly', async () => {
+    await customerOnFree('late');
+    const hourMs = 3_600_000;
+    const rejected = listen(channelNames.usageRejected);
+    const behind = await runtime({ clock: () => Date.now() - 23 * hourMs });
+    const tooLate = await runtime({ clock: () => Date.now() - 25 * hourMs });
+
+    expect(behind.consume('late', 'chat.fast', 1).allowed).toBe(true);
+    await behind.flush();
+    expect(behind.usageStats).toMatchObject({ eventsAccepted: 1, eventsRejected: 0 });
+
+    expect(tooLate.consume('late', 'chat.fast', 3).allowed).toBe(true);
+    await tooLate.flush();
+    rejected.stop();
+    expect(tooLate.usageStats).toMatchObject({ eventsAccepted: 0, eventsRejected: 1 });
+    expect(rejected.messages).toEqual([
+      expect.objectContaining({
+        rejected: [expect.objectContaining({ code: 'TOLLGATE_ERR_USAGE_EVENT_TIME' })],
+      }),
+    ]);
+    expect(await balance('late')).toBe(99);
+  });
+});
+
 describe('bad input on the request path', () => {
   it('refuses unknown and expired reservations with coded errors, charging nothing', async () => {
     await customerOnFree('careless');

@@ -77,7 +77,12 @@ describe.each(setups)('seats over HTTP: %s evaluator, %s app', (evaluator, frame
     const sso = servers.tollgate.check('crew', 'sso', 1, { user: 'erin' });
     expect([sso.allowed, sso.reasonName]).toEqual([false, 'no_seat']);
     expect(servers.tollgate.check('crew', 'sso', 1, { user: 'bob' }).reasonName).toBe('allowed');
-    expect(servers.tollgate.check('crew', 'sso', 1).reasonName).toBe('allowed');
+    // Asked without a user, a seat feature fails closed; a feature without seats does not.
+    const userless = servers.tollgate.check('crew', 'sso', 1);
+    expect([userless.allowed, userless.reasonName]).toEqual([false, 'no_seat']);
+    expect(servers.tollgate.consume('crew', 'sso', 1).reasonName).toBe('no_seat');
+    expect(servers.tollgate.reserve('crew', 'sso', 1).decision.reasonName).toBe('no_seat');
+    expect(servers.tollgate.check('crew', 'chat.fast', 1).reasonName).toBe('allowed');
   });
 
   it('seats the earliest two of three once the quantity drops to 2 mid-period', async () => {
@@ -130,7 +135,7 @@ describe.each(setups)('seats over HTTP: %s evaluator, %s app', (evaluator, frame
     expect(users.filter((_, index) => answers[index] === 'allowed')).toEqual(seated);
   });
 
-  it('refreshes on its own once a customer’s entry reaches its next change', async () => {
+  it('denies stale_snapshot at the trial end instant, then no_access once refreshed', async () => {
     servers.clock.set('2026-03-16T00:00:00Z');
     await admin.send('POST', '/v1/customers', { body: { id: 'tryme' } });
     await admin.send('POST', '/v1/customers/tryme/trials', { body: { trial: 'pro_trial' } });
@@ -144,10 +149,13 @@ describe.each(setups)('seats over HTTP: %s evaluator, %s app', (evaluator, frame
     servers.clock.set('2026-03-30T00:00:00Z');
     const loaded = nextMessage('tollgate:snapshot:loaded');
     const stale = nextMessage('tollgate:snapshot:entry-stale');
-    // Decided from the snapshot held, this request also starts the refresh.
-    expect((await pdf('tryme')).status).toBe(200);
+    // The entry held predates the trial's end, so it is stale for tryme: the default
+    // `whenEntryStale: 'deny'` answers, and the request starts the refresh.
+    const atEnd = await pdf('tryme');
+    expect([atEnd.status, atEnd.body.reason]).toEqual([503, 'stale_snapshot']);
     expect(await stale).toMatchObject({ customer: 'tryme', changeAtMs: trialEndMs });
     await loaded;
+    expect(servers.tollgate.nextChangeAtMs('tryme')).not.toBe(trialEndMs);
     const denied = await pdf('tryme');
     expect([denied.status, denied.body.reason]).toEqual([403, 'no_access']);
   });

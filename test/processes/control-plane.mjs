@@ -16,6 +16,7 @@ const plane = await createControlPlane({
     ? { redisUrl: 'redis://127.0.0.1:6379', redisPrefix: env.TG_REDIS_PREFIX }
     : {},
   streamCheckIntervalMs: 200,
+  streamHeartbeatIntervalMs: Number(env.TG_HEARTBEAT_MS ?? 10_000),
 });
 const url = await plane.listen({ port: Number(env.TG_PORT ?? 0), host: '127.0.0.1' });
 process.stdout.write(`listening ${url}\n`);

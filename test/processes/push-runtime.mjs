@@ -8,6 +8,8 @@ import { channelNames, createTollgate } from '@tollgate/runtime';
 const env = process.env;
 const customer = env.TG_CUSTOMER;
 const feature = env.TG_FEATURE;
+// The user acting for the customer: sso requires a seat, and a check without one fails.
+const options = { user: env.TG_USER };
 const print = (line) => process.stdout.write(`${line}\n`);
 
 const tollgate = await createTollgate({
@@ -22,7 +24,7 @@ let ready = false;
 diagnosticsChannel.subscribe(channelNames.streamEvent, () => {
   if (ready) return;
   ready = true;
-  const decision = tollgate.check(customer, feature);
+  const decision = tollgate.check(customer, feature, 1, options);
   print(
     `ready ${JSON.stringify({ version: tollgate.snapshotVersion, reason: decision.reasonName })}`,
   );
@@ -45,7 +47,7 @@ const summary = {
 const checksMax = 2_000_000;
 const deadlineMs = Date.now() + 120_000;
 const timer = setInterval(() => {
-  const decision = tollgate.check(customer, feature);
+  const decision = tollgate.check(customer, feature, 1, options);
   summary.checks += 1;
   summary.lastVersion = decision.snapshotVersion;
   if (decision.allowed) {

@@ -25,38 +25,70 @@ program
   .option('--port <port>', 'TCP port', parsePort, 4100)
   .option('--host <host>', 'interface to listen on', '127.0.0.1')
   .option('--environment <name>', 'environment of the keys', 'test')
-  .action(
-    async (options: {
-      catalog: string;
-      db: string;
-      databaseUrl?: string;
-      ledgerJobIntervalMs: number;
-      port: number;
-      host: string;
-      environment: string;
-    }) => {
-      const keys = keysFromEnvironment(options.environment);
-      const databaseUrl = options.databaseUrl ?? process.env.TOLLGATE_DATABASE_URL;
-      const plane = await createControlPlane({
-        catalog: loadCatalogFile(options.catalog),
-        databasePath: options.db,
-        ...(databaseUrl ? { databaseUrl } : {}),
-        ledgerJobIntervalMs: options.ledgerJobIntervalMs,
-        keys,
-      });
-      const baseUrl = await plane.listen({ port: options.port, host: options.host });
-      // The URL may carry a password, so only the kind of store is logged.
-      const database = databaseUrl ? 'postgres' : options.db;
-      plane.app.log.info({ baseUrl, database }, 'control plane listening');
+  .option(
+    '--redis-url <url>',
+    'lease accounting in Redis, shared by every instance (default: $TOLLGATE_REDIS_URL)',
+  )
+  .option('--redis-prefix <prefix>', 'key prefix in Redis, one per deployment', 'tollgate')
+  .option('--lease-ttl-ms <ms>', 'how long a lease may be spent before renewal', parseCount)
+  .option('--usage-skew-future-ms <ms>', 'accept event times this far ahead', parseCount)
+  .option('--usage-grace-past-ms <ms>', 'accept event times this far behind', parseCount)
+  .option('--stream-heartbeat-ms <ms>', 'heartbeat interval of snapshot streams', parseCount)
+  .action(async (options: ServeOptions) => {
+    const keys = keysFromEnvironment(options.environment);
+    const databaseUrl = options.databaseUrl ?? process.env.TOLLGATE_DATABASE_URL;
+    const redisUrl = options.redisUrl ?? process.env.TOLLGATE_REDIS_URL;
+    const plane = await createControlPlane({
+      catalog: loadCatalogFile(options.catalog),
+      databasePath: options.db,
+      ...(databaseUrl ? { databaseUrl } : {}),
+      ledgerJobIntervalMs: options.ledgerJobIntervalMs,
+      keys,
+      leases: {
+        ...(redisUrl ? { redisUrl, redisPrefix: options.redisPrefix } : {}),
+        ...defined({ ttlMs: options.leaseTtlMs }),
+      },
+      usageTime: defined({
+        skewFutureMs: options.usageSkewFutureMs,
+        gracePastMs: options.usageGracePastMs,
+      }),
+      ...defined({ streamHeartbeatIntervalMs: options.streamHeartbeatMs }),
+    });
+    const baseUrl = await plane.listen({ port: options.port, host: options.host });
+    // The URL may carry a password, so only the kind of store is logged.
+    const database = databaseUrl ? 'postgres' : options.db;
+    plane.app.log.info({ baseUrl, database }, 'control plane listening');
 
-      for (const signal of ['SIGINT', 'SIGTERM'] as const) {
-        process.once(signal, () => {
-          plane.app.log.info({ signal }, 'control plane stopping');
-          void plane.close().then(() => process.exit(0));
-        });
-      }
-    },
-  );
+    for (const signal of ['SIGINT', 'SIGTERM'] as const) {
+      process.once(signal, () => {
+        plane.app.log.info({ signal }, 'control plane stopping');
+        void plane.close().then(() => process.exit(0));
+      });
+    }
+  });
+
+interface ServeOptions {
+  catalog: string;
+  db: string;
+  databaseUrl?: string;
+  ledgerJobIntervalMs: number;
+  port: number;
+  host: string;
+  environment: string;
+  redisUrl?: string;
+  redisPrefix: string;
+  leaseTtlMs?: number;
+  usageSkewFutureMs?: number;
+  usageGracePastMs?: number;
+  streamHeartbeatMs?: number;
+}
+
+/** Keeps only the fields given, so the control plane's defaults apply to the others. */
+function defined<T extends Record<string, number | undefined>>(fields: T) {
+  const kept: Record<string, number> = {};
+  for (const [name, value] of Object.entries(fields)) if (value !== undefined) kept[name] = value;
+  return kept as { [K in keyof T]?: number };
+}
 
 function keysFromEnvironment(environment: string): ApiKeyOptions[] {
   const keys: ApiKeyOptions[] = [];

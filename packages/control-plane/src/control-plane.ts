@@ -50,6 +50,8 @@ export interface ControlPlaneOptions {
   leases?: LeaseOptions;
   /** How often open snapshot streams are checked for a newer version (default 5000). */
   streamCheckIntervalMs?: number;
+  /** How often open streams get a heartbeat with the current version (default 10000). */
+  streamHeartbeatIntervalMs?: number;
 }
 
 export interface ControlPlane {
@@ -115,7 +117,11 @@ export async function createControlPlane(options: ControlPlaneOptions): Promise<
   registerErrorHandling(app);
   registerAuthentication(app, options.keys);
   const snapshots = new SnapshotService(options.catalog, store, clock);
-  const hub = new SnapshotStreamHub(snapshots, options.streamCheckIntervalMs ?? 5000);
+  const hub = new SnapshotStreamHub(
+    snapshots,
+    options.streamCheckIntervalMs ?? 5000,
+    options.streamHeartbeatIntervalMs ?? 10_000,
+  );
   const leases = createLeaseService(options.catalog, store, options.leases ?? {});
   const usageTime = { ...defaultUsageTimePolicy, ...options.usageTime };
   const routeContext: RouteContext = {

@@ -58,6 +58,10 @@ export const errorCatalog = {
     status: 400,
     title: 'The feature has no balance or limit to lease',
   },
+  TOLLGATE_ERR_STRICT_ASYNC_ONLY: {
+    status: 500,
+    title: 'A strict-mode feature must be consumed with consumeAsync',
+  },
   TOLLGATE_ERR_SNAPSHOT_STREAM: { status: 502, title: 'The snapshot stream sent garbage' },
   TOLLGATE_ERR_CONTROL_PLANE: { status: 502, title: 'The control plane did not answer' },
   TOLLGATE_ERR_NOT_STARTED: { status: 503, title: 'The runtime has no snapshot yet' },

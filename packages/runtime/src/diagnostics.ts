@@ -18,12 +18,14 @@ export const channelNames = {
   leaseFailed: 'tollgate:lease:failed',
   streamEvent: 'tollgate:snapshot:pushed',
   streamFailed: 'tollgate:snapshot:stream-failed',
+  streamReconnect: 'tollgate:snapshot:stream-reconnect',
   usageRetry: 'tollgate:usage:retry',
   usageFailed: 'tollgate:usage:failed',
   bufferFull: 'tollgate:usage:buffer-full',
   reservationExpired: 'tollgate:reservation:expired',
   holdLost: 'tollgate:reservation:hold-lost',
   entryStale: 'tollgate:snapshot:entry-stale',
+  settleShortfall: 'tollgate:reservation:shortfall',
 } as const;
 
 export type ChannelName = (typeof channelNames)[keyof typeof channelNames];

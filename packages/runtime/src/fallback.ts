@@ -11,33 +11,36 @@ export function immediate(policy: FallbackPolicy): 'allow' | 'deny' {
 export function fallbackFor(
   decision: Decision,
   policy: FeaturePolicy | undefined,
-  stale: boolean,
+  whenStale: FallbackPolicy | null,
 ): { policy: FallbackPolicy; reason: Reason } | null {
   if (decision.reason === Reason.UnknownCustomer) {
     return { policy: policy?.whenUnknownCustomer ?? 'deny', reason: Reason.UnknownCustomer };
   }
-  if (stale && policy?.whenStale !== undefined) {
-    return { policy: policy.whenStale, reason: Reason.StaleSnapshot };
-  }
+  if (whenStale !== null) return { policy: whenStale, reason: Reason.StaleSnapshot };
   return null;
 }
 
-/** A decision made by a policy rather than the snapshot's figures. */
+/**
+ * A decision made by a policy rather than the snapshot. `figures`, when given, supplies
+ * the customer's limit, used, remaining and reset from the snapshot held; without it
+ * (an unknown customer) there are none.
+ */
 export function policyDecision(
   allowed: boolean,
   reason: Reason,
   snapshotVersion: number,
+  figures?: Decision,
 ): Decision {
   const final = allowed ? Reason.Allowed : reason;
   return {
     allowed,
     reason: final,
     reasonName: reasonName(final),
-    limit: null,
-    used: 0,
-    remaining: null,
+    limit: figures?.limit ?? null,
+    used: figures?.used ?? 0,
+    remaining: figures?.remaining ?? null,
     cost: 0,
-    resetAtMs: 0,
+    resetAtMs: figures?.resetAtMs ?? 0,
     snapshotVersion,
   };
 }

@@ -58,6 +58,41 @@ export class LeaseKeeper {
     return null;
   }
 
+  /**
+   * Spends what a live lease has of `amount`, up to all of it, and returns what it spent
+   * (0 when no lease is live). For a settle beyond its hold, which cannot wait.
+   */
+  spendUpTo(customer: string, feature: string, amount: number, nowMs: number) {
+    const lease = this.#leases.get(`${customer} ${feature}`);
+    if (lease === undefined || lease.id === null) return 0;
+    if (nowMs >= lease.expiresAtMs - this.#terms.expirySafetyMs) return 0;
+    const spent = Math.min(amount, lease.cap - lease.used);
+    lease.used += spent;
+    if (this.#runningLow(lease, nowMs)) this.#renew(customer, feature, lease);
+    return spent;
+  }
+
+  /**
+   * Gives back what a hold took from lease `id` and did not use. Nothing when the lease
+   * was replaced meanwhile: the old one was returned with what it had counted.
+   */
+  giveBack(customer: string, feature: string, id: string, amount: number): void {
+    const lease = this.#leases.get(`${customer} ${feature}`);
+    if (lease === undefined || lease.id !== id) return;
+    lease.used = Math.max(0, lease.used - amount);
+  }
+
+  /** Starts a grant for `amount` in the background, for a synchronous call that could not wait. */
+  prefetch(customer: string, feature: string, amount: number): void {
+    const key = `${customer} ${feature}`;
+    let lease = this.#leases.get(key);
+    if (lease === undefined) {
+      lease = { id: null, cap: 0, used: 0, expiresAtMs: 0, renewing: null };
+      this.#leases.set(key, lease);
+    }
+    void this.#renew(customer, feature, lease, amount);
+  }
+
   /** Renews (waiting for it) and spends; null when the control plane has nothing left. */
   async spend(customer: string, feature: string, amount: number) {
     const key = `${customer} ${feature}`;

@@ -23,8 +23,16 @@ export interface TollgateOptions {
   refreshIntervalMs?: number;
   /** How long a reservation holds before it is released by itself. */
   reservationTtlMs?: number;
-  /** Usage events queued and unacknowledged past which consumption is refused. */
+  /** Usage events queued and unacknowledged past which `whenBufferFull` applies. */
   bufferMax?: number;
+  /**
+   * With `bufferMax` events queued: `refuse` (default) throws
+   * `TOLLGATE_ERR_USAGE_BUFFER_FULL` from new consumption, so every allowed use stays
+   * billed; `drop_oldest` drops the oldest unsent event to make room (it is never billed)
+   * and keeps deciding. Both count (`eventsRefused`, `eventsEvicted`) and publish
+   * `tollgate:usage:buffer-full`.
+   */
+  whenBufferFull?: 'refuse' | 'drop_oldest';
   /** Idempotency keys remembered per runtime (least recently used forgotten first). */
   idempotencyKeysMax?: number;
   /** Identifies this runtime in generated idempotency keys and diagnostics. */
@@ -34,10 +42,23 @@ export interface TollgateOptions {
   features?: Record<string, FeaturePolicy>;
   /** A snapshot not confirmed current for this long is stale (default 5 minutes). */
   snapshotMaxAgeMs?: number;
+  /**
+   * What a feature without `whenStale` does for a customer whose entry has passed its
+   * next change (a trial or override end, a reset) until a newer snapshot arrives:
+   * `deny` by default (`stale_snapshot`), so a trial never outlives its end.
+   */
+  whenEntryStale?: FallbackPolicy;
   /** Lease slices for features in `lease` mode. */
   lease?: Partial<LeaseTermsOptions>;
   /** Hold the control plane's push stream open (default true). */
   stream?: boolean;
+  /**
+   * A stream connection that sends nothing (no heartbeat) for this long is dropped and
+   * reopened (default 30000: three of the control plane's default heartbeats).
+   */
+  streamSilenceMs?: number;
+  /** The source of retry and reconnection jitter, in [0, 1) (default `Math.random`). */
+  random?: () => number;
   /** Refresh with deltas, keeping a decoded copy of the snapshot (default true). */
   deltas?: boolean;
 }
@@ -74,13 +95,17 @@ export interface ResolvedOptions {
   refreshIntervalMs: number;
   reservationTtlMs: number;
   bufferMax: number;
+  whenBufferFull: 'refuse' | 'drop_oldest';
   idempotencyKeysMax: number;
   runtimeId: string;
   logger: TollgateLogger | undefined;
   features: Record<string, FeaturePolicy>;
   snapshotMaxAgeMs: number;
+  whenEntryStale: FallbackPolicy;
   lease: LeaseTermsOptions;
   stream: boolean;
+  streamSilenceMs: number;
+  random: () => number;
   deltas: boolean;
 }
 
@@ -106,19 +131,29 @@ export function resolveOptions(options: TollgateOptions): ResolvedOptions {
     refreshIntervalMs: count(options.refreshIntervalMs ?? 30_000, 'refreshIntervalMs', 0),
     reservationTtlMs: count(options.reservationTtlMs ?? 300_000, 'reservationTtlMs', 1),
     bufferMax: count(options.bufferMax ?? 100_000, 'bufferMax', maxEvents),
+    whenBufferFull: bufferPolicy(options.whenBufferFull),
     idempotencyKeysMax: count(options.idempotencyKeysMax ?? 10_000, 'idempotencyKeysMax', 1),
     runtimeId: options.runtimeId ?? randomUUID(),
     logger: options.logger,
     features: options.features ?? {},
     snapshotMaxAgeMs: count(options.snapshotMaxAgeMs ?? 300_000, 'snapshotMaxAgeMs', 1),
+    whenEntryStale: options.whenEntryStale ?? 'deny',
     lease: {
       sliceSize: count(options.lease?.sliceSize ?? 100, 'lease.sliceSize', 1),
       renewBelowRatio: options.lease?.renewBelowRatio ?? 0.5,
       expirySafetyMs: count(options.lease?.expirySafetyMs ?? 2000, 'lease.expirySafetyMs', 0),
     },
     stream: options.stream ?? true,
+    streamSilenceMs: count(options.streamSilenceMs ?? 30_000, 'streamSilenceMs', 1),
+    random: options.random ?? Math.random,
     deltas: options.deltas ?? true,
   };
+}
+
+function bufferPolicy(value: unknown): 'refuse' | 'drop_oldest' {
+  if (value === undefined) return 'refuse';
+  if (value === 'refuse' || value === 'drop_oldest') return value;
+  throw validationError('whenBufferFull', "expected 'refuse' or 'drop_oldest'");
 }
 
 function count(value: number, field: string, minimum: number): number {

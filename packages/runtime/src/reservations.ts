@@ -38,6 +38,10 @@ interface HoldRecord {
   state: HoldState;
   /** Where the record sits in the book's array of live holds; -1 once it has left. */
   liveIndex: number;
+  /** The reserve instant: its usage event is stamped with it, so it decides the period. */
+  reservedAtMs: number;
+  /** Placed by a policy, not the evaluator: it charges nothing and falls short of nothing. */
+  byPolicy: boolean;
 }
 
 /**
@@ -82,9 +86,17 @@ export class ReservationBook {
   #nextExpiryMs = Number.POSITIVE_INFINITY;
   #seq = 0;
 
-  constructor(evaluator: Evaluator, runtimeId: string) {
+  readonly #onExpired: (reservation: Reservation) => void;
+
+  /** `onExpired` hears of each hold released by its TTL. */
+  constructor(
+    evaluator: Evaluator,
+    runtimeId: string,
+    onExpired: (reservation: Reservation) => void = () => undefined,
+  ) {
     this.#evaluator = evaluator;
     this.#runtimeId = runtimeId;
+    this.#onExpired = onExpired;
   }
 
   get liveCount(): number {
@@ -102,7 +114,35 @@ export class ReservationBook {
     const index = this.#evaluator.featureIndex(feature);
     const decision = this.#evaluator.hold(customer, index, quantity, nowMs);
     if (!decision.allowed) return { decision, reservation: null };
+    const reservation = this.#place(customer, feature, quantity, nowMs, expiresAtMs);
+    return { decision, reservation };
+  }
 
+  /**
+   * A reservation a policy allowed (an unknown customer under `whenUnknownCustomer:
+   * 'allow'`): it holds nothing in the evaluator, and its settle charges nothing.
+   */
+  holdByPolicy(
+    customer: string,
+    feature: string,
+    quantity: number,
+    nowMs: number,
+    expiresAtMs: number,
+  ): Reservation {
+    const reservation = this.#place(customer, feature, quantity, nowMs, expiresAtMs);
+    const record = HeldReservation.recordOf(reservation)!;
+    record.heldQuantity = 0;
+    record.byPolicy = true;
+    return reservation;
+  }
+
+  #place(
+    customer: string,
+    feature: string,
+    quantity: number,
+    nowMs: number,
+    expiresAtMs: number,
+  ): Reservation {
     this.#seq += 1;
     const id = `${this.#runtimeId}:r${this.#seq}`;
     const record: HoldRecord = {
@@ -113,12 +153,14 @@ export class ReservationBook {
       heldQuantity: quantity,
       state: 'live',
       liveIndex: this.#live.length,
+      reservedAtMs: nowMs,
+      byPolicy: false,
     };
     const reservation = new HeldReservation(record, id, expiresAtMs);
     record.reservation = reservation;
     this.#live.push(record);
     this.#nextExpiryMs = Math.min(this.#nextExpiryMs, expiresAtMs);
-    return { decision, reservation };
+    return reservation;
   }
 
   /**
@@ -130,10 +172,13 @@ export class ReservationBook {
     reservation: Reservation,
     actual: number,
     nowMs: number,
-  ): { charged: number; outcome: ReservationOutcome } {
+  ): { charged: number; outcome: ReservationOutcome; reservedAtMs: number; byPolicy: boolean } {
     const record = this.#recordOf(reservation);
+    const { reservedAtMs, byPolicy } = record;
     if (record.state === 'settled' || record.state === 'released') {
       return {
+        reservedAtMs,
+        byPolicy,
         charged: 0,
         outcome: record.state === 'settled' ? 'already_settled' : 'already_released',
       };
@@ -152,7 +197,7 @@ export class ReservationBook {
         ? 0
         : this.#evaluator.settle(reservation.customer, index, record.heldQuantity, actual, nowMs);
     this.#finish(record, 'settled');
-    return { charged, outcome: 'settled' };
+    return { charged, outcome: 'settled', reservedAtMs, byPolicy };
   }
 
   /** Gives the held quantity back. */
@@ -182,6 +227,7 @@ export class ReservationBook {
       }
       this.#releaseHeld(record, nowMs);
       this.#finish(record, 'expired');
+      this.#onExpired(record.reservation);
       publish(channelNames.reservationExpired, { runtimeId: this.#runtimeId, id, expiresAtMs });
     }
     this.#nextExpiryMs = nextExpiryMs;

@@ -6,7 +6,7 @@ import { channelNames, publish } from './diagnostics.js';
 import { loadEvaluator } from './evaluators.js';
 import { RecentKeyCache } from './idempotency.js';
 import { resolveOptions } from './options.js';
-import type { ResolvedOptions, TollgateOptions } from './options.js';
+import type { FallbackPolicy, ResolvedOptions, TollgateOptions } from './options.js';
 import { ReservationBook } from './reservations.js';
 import type { Reservation, ReservationOutcome } from './reservations.js';
 import type {
@@ -23,6 +23,7 @@ import { CarryLog } from './carry-log.js';
 import { immediate, policyDecision } from './fallback.js';
 import { LeaseKeeper } from './lease-keeper.js';
 import { consumeShared } from './shared-decisions.js';
+import { decideInLease, strictAsyncOnly, unitCostOf } from './lease-decisions.js';
 import { SnapshotStream } from './snapshot-stream.js';
 
 /**
@@ -70,6 +71,8 @@ class Runtime implements Tollgate {
   readonly #keys: RecentKeyCache<KeyedResult>;
   // The caller's idempotency key of a reservation becomes the key of its usage event.
   readonly #reservationKeys = new WeakMap<Reservation, string>();
+  // What a hold in lease mode took from its lease, to give back what it does not charge.
+  readonly #leaseHolds = new WeakMap<Reservation, { lease: string; cost: number }>();
   readonly #timers: NodeJS.Timeout[] = [];
   readonly #carryLog = new CarryLog();
   readonly #keeper: LeaseKeeper;
@@ -89,11 +92,14 @@ class Runtime implements Tollgate {
       maxEvents: options.maxEvents,
       maxDelayMs: options.maxDelayMs,
       retry: options.retry,
+      random: options.random,
       onBackgroundError: (error) => this.#logBackground(error, 'usage report failed', false),
       onAcknowledged: (seqs, ack) => this.#carryLog.acknowledge(seqs, ack.sequences),
       onDropped: (seqs) => this.#carryLog.forget(seqs),
     });
-    this.#reservations = new ReservationBook(evaluator, this.runtimeId);
+    this.#reservations = new ReservationBook(evaluator, this.runtimeId, (reservation) =>
+      this.#releaseInLease(reservation),
+    );
     this.#keys = new RecentKeyCache(options.idempotencyKeysMax);
     this.#sync = new SnapshotSync({
       runtimeId: this.runtimeId,
@@ -110,7 +116,10 @@ class Runtime implements Tollgate {
       client: this.#client,
       heldVersion: () => evaluator.snapshotVersion,
       refresh: () => this.refresh(),
+      confirm: () => this.#sync.confirm(options.clock()),
       reconnectDelayMs: 250,
+      silenceMs: options.streamSilenceMs,
+      random: options.random,
     });
   }
 
@@ -126,8 +135,8 @@ class Runtime implements Tollgate {
     return this.#sync.featureTerms(feature)?.kind ?? null;
   }
 
-  get usageStats(): Readonly<UsageStats> {
-    return { ...this.#batcher.stats };
+  get usageStats(): Readonly<UsageStats & { queueDepth: number }> {
+    return { ...this.#batcher.stats, queueDepth: this.#batcher.size };
   }
 
   async start(): Promise<void> {
@@ -170,19 +179,14 @@ class Runtime implements Tollgate {
     const nowMs = this.#options.clock();
     const key = this.#validate(customer, quantity, 'quantity', options.idempotencyKey);
     const user = this.#validateUser(options.user);
-    if (user !== undefined) {
-      const checked = this.#evaluator.check(
-        customer,
-        this.#evaluator.featureIndex(feature),
-        0,
-        nowMs,
-      );
-      const denied = this.#seatDenial(checked, customer, feature, user);
-      if (denied !== null) return denied;
-    }
+    const index = this.#evaluator.featureIndex(feature);
+    const denied = this.#seatCheck(customer, feature, index, user, nowMs);
+    if (denied !== null) return denied;
+    this.#refreshWhenStale(customer, nowMs);
     const policy = this.#options.features[feature];
-    const stale = this.#isStale(feature, nowMs);
-    if ((policy?.mode ?? 'local') === 'local' && !stale && !this.#asksWhenUnknown(feature)) {
+    const whenStale = this.#stalePolicy(feature, customer, nowMs);
+    const local = (policy?.mode ?? 'local') === 'local';
+    if (local && whenStale === null && !this.#asksWhenUnknown(feature)) {
       return this.consume(customer, feature, quantity, options);
     }
     this.#assertOpen();
@@ -197,7 +201,7 @@ class Runtime implements Tollgate {
         keeper: this.#keeper,
         terms: this.#sync.featureTerms(feature),
         policy,
-        stale,
+        whenStale,
         record: (units, lease) =>
           this.#recordUsage(customer, feature, units, nowMs, eventKey, lease),
       },
@@ -218,20 +222,35 @@ class Runtime implements Tollgate {
     const seen = key === undefined ? undefined : this.#keys.get(customer, key);
     if (seen !== undefined) return seen.decision;
 
+    const mode = this.#modeOf(feature);
+    if (mode === 'strict') throw strictAsyncOnly(feature);
     this.#assertOpen();
     this.#reservations.expire(nowMs);
     const index = this.#evaluator.featureIndex(feature);
-    const decision = this.#withPolicy(feature, customer, nowMs, () => {
+    let lease: string | undefined;
+    const decision = this.#withPolicy(feature, customer, nowMs, (stale) => {
       // The seat is checked before anything is recorded: a denied user consumes nothing.
-      const checked = user === undefined ? null : this.#evaluator.check(customer, index, 0, nowMs);
-      const denied = checked === null ? null : this.#seatDenial(checked, customer, feature, user);
-      return denied ?? this.#evaluator.consume(customer, index, quantity, nowMs);
+      const denied = this.#seatCheck(customer, feature, index, user, nowMs);
+      if (denied !== null) return denied;
+      const consume = () => this.#evaluator.consume(customer, index, quantity, nowMs);
+      // A stale snapshot whose policy allows decides locally, as consumeAsync does.
+      if (mode !== 'lease' || stale) return consume();
+      const leased = decideInLease(
+        this.#leaseParts(feature),
+        customer,
+        feature,
+        quantity,
+        nowMs,
+        consume,
+      );
+      lease = leased.lease ?? undefined;
+      return leased.decision;
     });
     // Config, boolean and seats features report nothing; metered and credits do. A use
     // allowed by the unknown-customer policy is not reported: the control plane has no
     // such customer, and the batch would be refused whole.
     if (decision.allowed && decision.cost > 0 && this.#reportsUsage(feature)) {
-      this.#recordUsage(customer, feature, quantity, nowMs, key);
+      this.#recordUsage(customer, feature, quantity, nowMs, key, lease);
     }
     if (key !== undefined) this.#keys.set(customer, key, { decision, reservation: null });
     return decision;
@@ -249,28 +268,10 @@ class Runtime implements Tollgate {
     const seen = key === undefined ? undefined : this.#keys.get(customer, key);
     if (seen !== undefined) return seen;
 
+    if (this.#modeOf(feature) === 'strict') throw strictAsyncOnly(feature);
     this.#assertOpen();
     this.#reservations.expire(nowMs);
-    this.#refreshWhenStale(customer, nowMs);
-    // A hold is a use to come, so a feature that fails closed when stale holds nothing.
-    const whenStale = this.#options.features[feature]?.whenStale;
-    if (whenStale !== undefined && immediate(whenStale) === 'deny') {
-      if (this.#isStale(feature, nowMs)) {
-        const version = this.#evaluator.snapshotVersion;
-        return {
-          decision: policyDecision(false, Reason.StaleSnapshot, version),
-          reservation: null,
-        };
-      }
-    }
-    if (user !== undefined) {
-      const index = this.#evaluator.featureIndex(feature);
-      const checked = this.#evaluator.check(customer, index, estimate, nowMs);
-      const denied = this.#seatDenial(checked, customer, feature, user);
-      if (denied !== null) return { decision: denied, reservation: null };
-    }
-    const expiresAtMs = nowMs + this.#options.reservationTtlMs;
-    const result = this.#reservations.hold(customer, feature, estimate, nowMs, expiresAtMs);
+    const result = this.#reserveWithPolicy(customer, feature, estimate, user, nowMs);
     if (result.reservation !== null && key !== undefined) {
       this.#reservationKeys.set(result.reservation, key);
     }
@@ -282,14 +283,37 @@ class Runtime implements Tollgate {
     const nowMs = this.#options.clock();
     parseQuantity(actual, 'actual');
     this.#reservations.expire(nowMs);
-    const { charged: cost, outcome } = this.#reservations.settle(reservation, actual, nowMs);
-    const charged = this.#unitsOf(reservation.feature, cost, actual);
-    // Only a settle that charged can fall short; a repeated call changed nothing.
-    const shortfall = outcome === 'settled' ? actual - charged : 0;
+    const inLease = this.#settleInLease(reservation, actual, nowMs);
+    let settled;
+    try {
+      settled = this.#reservations.settle(reservation, inLease.actual, nowMs);
+    } catch (error) {
+      inLease.finish(0);
+      throw error;
+    }
+    const { charged: cost, outcome, reservedAtMs, byPolicy } = settled;
+    inLease.finish(cost);
+    const charged = this.#unitsOf(reservation.feature, cost, inLease.actual);
+    // Only a settle that charged can fall short; a repeated call changed nothing, and a
+    // reservation a policy allowed was never measured against anything.
+    const shortfall = outcome === 'settled' && !byPolicy ? actual - charged : 0;
+    const { customer, feature } = reservation;
     if (charged > 0) {
-      const { customer, feature } = reservation;
       const key = this.#reservationKeys.get(reservation);
-      this.#recordUsage(customer, feature, charged, nowMs, key);
+      // Stamped at the reserve instant: that decision's period is the one charged.
+      this.#recordUsage(customer, feature, charged, reservedAtMs, key, inLease.lease);
+    }
+    if (shortfall > 0) {
+      const { id } = reservation;
+      publish(channelNames.settleShortfall, {
+        runtimeId: this.runtimeId,
+        id,
+        customer,
+        feature,
+        actual,
+        charged,
+        shortfall,
+      });
     }
     return { charged, cost, outcome, shortfall };
   }
@@ -297,7 +321,9 @@ class Runtime implements Tollgate {
   release(reservation: Reservation): ReservationOutcome {
     const nowMs = this.#options.clock();
     this.#reservations.expire(nowMs);
-    return this.#reservations.release(reservation, nowMs);
+    const outcome = this.#reservations.release(reservation, nowMs);
+    if (outcome === 'released') this.#releaseInLease(reservation);
+    return outcome;
   }
 
   refresh(): Promise<boolean> {
@@ -360,11 +386,37 @@ class Runtime implements Tollgate {
     this.#carryLog.add(this.#seq, customer, feature, quantity, timeMs);
   }
 
-  /** Stale: not confirmed current for the feature's maximum age, and no stream open. */
+  /**
+   * Stale: not confirmed current for the feature's maximum age. An open stream confirms
+   * with each heartbeat at the version held; a connection alone confirms nothing.
+   */
   #isStale(feature: string, nowMs: number): boolean {
-    if (this.#stream.connected) return false;
     const maxAgeMs = this.#options.features[feature]?.maxAgeMs ?? this.#options.snapshotMaxAgeMs;
     return nowMs - this.#sync.confirmedAtMs > maxAgeMs;
+  }
+
+  /**
+   * True from the customer's next change on (a trial or override end, a reset, a grant
+   * expiry): the entry's values may no longer hold, and stay in doubt until a snapshot
+   * built after that instant arrives.
+   */
+  #isEntryStale(customer: string, nowMs: number): boolean {
+    if (nowMs < this.#sync.earliestChangeAtMs) return false;
+    const changeAtMs = this.#evaluator.nextChangeAtMs(customer);
+    return changeAtMs !== 0 && nowMs >= changeAtMs;
+  }
+
+  /**
+   * The policy a decision falls under because the snapshot or the customer's entry is
+   * stale, or null when its answer stands. A stale entry uses the feature's `whenStale`,
+   * or `whenEntryStale` when the feature declares none, so a trial ends on time even when
+   * no refresh can reach the control plane.
+   */
+  #stalePolicy(feature: string, customer: string, nowMs: number): FallbackPolicy | null {
+    const whenStale = this.#options.features[feature]?.whenStale;
+    if (whenStale !== undefined && this.#isStale(feature, nowMs)) return whenStale;
+    if (!this.#isEntryStale(customer, nowMs)) return null;
+    return whenStale ?? this.#options.whenEntryStale;
   }
 
   #asksWhenUnknown(feature: string): boolean {
@@ -383,10 +435,13 @@ class Runtime implements Tollgate {
     feature: string,
     user: string | null | undefined,
   ): Decision | null {
-    if (user === undefined || this.#sync.featureTerms(feature)?.requiresSeat !== true) return null;
+    if (this.#sync.featureTerms(feature)?.requiresSeat !== true) return null;
     const earlier = [Reason.UnknownCustomer, Reason.UnknownFeature, Reason.NoAccess];
     if (earlier.includes(checked.reason)) return null;
-    if (user !== null && this.#evaluator.holdsSeat(customer, user)) return null;
+    // No user holds no seat: a seat feature asked without one fails closed.
+    if (user !== null && user !== undefined && this.#evaluator.holdsSeat(customer, user)) {
+      return null;
+    }
     return {
       ...checked,
       allowed: false,
@@ -416,20 +471,159 @@ class Runtime implements Tollgate {
     return user === undefined || user === null ? user : assertIdentifier(user, 'user');
   }
 
+  /**
+   * `no_seat` before anything is recorded, for a feature that requires a seat; null
+   * otherwise (then without a second evaluator call).
+   */
+  #seatCheck(
+    customer: string,
+    feature: string,
+    index: number,
+    user: string | null | undefined,
+    nowMs: number,
+  ): Decision | null {
+    if (this.#sync.featureTerms(feature)?.requiresSeat !== true) return null;
+    const checked = this.#evaluator.check(customer, index, 0, nowMs);
+    return this.#seatDenial(checked, customer, feature, user);
+  }
+
   /** Applies the feature's stale and unknown-customer policies around a local decision. */
-  #withPolicy(feature: string, customer: string, nowMs: number, decide: () => Decision): Decision {
+  #withPolicy(
+    feature: string,
+    customer: string,
+    nowMs: number,
+    decide: (stale: boolean) => Decision,
+  ): Decision {
     this.#refreshWhenStale(customer, nowMs);
-    const policy = this.#options.features[feature];
-    const version = this.#evaluator.snapshotVersion;
-    if (policy?.whenStale !== undefined && this.#isStale(feature, nowMs)) {
-      if (immediate(policy.whenStale) === 'deny') {
-        return policyDecision(false, Reason.StaleSnapshot, version);
-      }
+    const whenStale = this.#stalePolicy(feature, customer, nowMs);
+    if (whenStale !== null && immediate(whenStale) === 'deny') {
+      return this.#staleDecision(customer, feature, nowMs);
     }
-    const decision = decide();
+    const decision = decide(whenStale !== null);
     if (decision.reason !== Reason.UnknownCustomer) return decision;
-    const allow = immediate(policy?.whenUnknownCustomer ?? 'deny') === 'allow';
-    return allow ? policyDecision(true, Reason.UnknownCustomer, version) : decision;
+    return this.#unknownAllowed(feature) ? this.#policyAllowed() : decision;
+  }
+
+  /**
+   * `stale_snapshot`, carrying the customer's figures from the snapshot held (which may
+   * be out of date: that is why it denies).
+   */
+  #staleDecision(customer: string, feature: string, nowMs: number): Decision {
+    const index = this.#evaluator.featureIndex(feature);
+    const checked = this.#evaluator.check(customer, index, 0, nowMs);
+    return policyDecision(false, Reason.StaleSnapshot, checked.snapshotVersion, checked);
+  }
+
+  #modeOf(feature: string): 'local' | 'lease' | 'strict' {
+    return this.#options.features[feature]?.mode ?? 'local';
+  }
+
+  #leaseParts(feature: string) {
+    const terms = this.#sync.featureTerms(feature);
+    return { evaluator: this.#evaluator, keeper: this.#keeper, terms };
+  }
+
+  #unknownAllowed(feature: string): boolean {
+    return immediate(this.#options.features[feature]?.whenUnknownCustomer ?? 'deny') === 'allow';
+  }
+
+  #policyAllowed(): Decision {
+    return policyDecision(true, Reason.UnknownCustomer, this.#evaluator.snapshotVersion);
+  }
+
+  /**
+   * `reserve` under the same policies and modes as `consume`: a stale snapshot or entry
+   * whose policy denies holds nothing; an unknown customer allowed by policy gets a
+   * reservation that holds and charges nothing, as its consume would report nothing; in
+   * lease mode the estimate is taken from the lease slice too.
+   */
+  #reserveWithPolicy(
+    customer: string,
+    feature: string,
+    estimate: number,
+    user: string | null | undefined,
+    nowMs: number,
+  ): ReserveResult {
+    this.#refreshWhenStale(customer, nowMs);
+    const whenStale = this.#stalePolicy(feature, customer, nowMs);
+    if (whenStale !== null && immediate(whenStale) === 'deny') {
+      return { decision: this.#staleDecision(customer, feature, nowMs), reservation: null };
+    }
+    const index = this.#evaluator.featureIndex(feature);
+    const denied = this.#seatCheck(customer, feature, index, user, nowMs);
+    if (denied !== null) return { decision: denied, reservation: null };
+    const expiresAtMs = nowMs + this.#options.reservationTtlMs;
+    const hold = () => this.#reservations.hold(customer, feature, estimate, nowMs, expiresAtMs);
+    const result =
+      this.#modeOf(feature) === 'lease' && whenStale === null
+        ? this.#holdInLease(customer, feature, estimate, nowMs, hold)
+        : hold();
+    if (result.decision.reason !== Reason.UnknownCustomer || !this.#unknownAllowed(feature)) {
+      return result;
+    }
+    const reservation = this.#reservations.holdByPolicy(
+      customer,
+      feature,
+      estimate,
+      nowMs,
+      expiresAtMs,
+    );
+    return { decision: this.#policyAllowed(), reservation };
+  }
+
+  /** Takes the estimate's cost from the lease slice, then holds it in the evaluator. */
+  #holdInLease(
+    customer: string,
+    feature: string,
+    estimate: number,
+    nowMs: number,
+    hold: () => ReserveResult,
+  ): ReserveResult {
+    let result: ReserveResult | null = null;
+    const place = (): Decision => {
+      result = hold();
+      return result.decision;
+    };
+    const parts = this.#leaseParts(feature);
+    const leased = decideInLease(parts, customer, feature, estimate, nowMs, place);
+    const placed = result as ReserveResult | null;
+    if (leased.lease === null || placed?.reservation == null) {
+      return { decision: leased.decision, reservation: null };
+    }
+    this.#leaseHolds.set(placed.reservation, { lease: leased.lease, cost: leased.cost });
+    return placed;
+  }
+
+  /**
+   * The lease part of a settle: what the actual use may be charged (the hold's cost plus
+   * what the slice still covers beyond it), and a function that gives back to the lease
+   * what the settle did not charge.
+   */
+  #settleInLease(reservation: Reservation, actual: number, nowMs: number) {
+    const held = this.#leaseHolds.get(reservation);
+    if (held === undefined) return { actual, finish: (_cost: number) => undefined };
+    this.#leaseHolds.delete(reservation);
+    const { customer, feature } = reservation;
+    const unitCost = unitCostOf(this.#sync.featureTerms(feature));
+    const wantedCost = actual * unitCost;
+    const extra =
+      wantedCost > held.cost
+        ? this.#keeper.spendUpTo(customer, feature, wantedCost - held.cost, nowMs)
+        : 0;
+    const coverable = held.cost + extra;
+    const capped = unitCost === 0 ? actual : Math.min(actual, Math.floor(coverable / unitCost));
+    const finish = (cost: number): void => {
+      this.#keeper.giveBack(customer, feature, held.lease, coverable - cost);
+    };
+    return { actual: capped, finish, lease: held.lease };
+  }
+
+  /** A hold that ended without a settle gives its whole cost back to the lease. */
+  #releaseInLease(reservation: Reservation): void {
+    const held = this.#leaseHolds.get(reservation);
+    if (held === undefined) return;
+    this.#leaseHolds.delete(reservation);
+    this.#keeper.giveBack(reservation.customer, reservation.feature, held.lease, held.cost);
   }
 
   /** Validates the arguments every recording call shares; returns the idempotency key. */
@@ -446,24 +640,39 @@ class Runtime implements Tollgate {
   }
 
   /**
-   * Refuses new consumption once the queue of unacknowledged usage is full or the
-   * runtime is closing. Dropping the newest or oldest events would lose billable usage;
-   * refusing to record more keeps every allowed use billed.
+   * Applies `whenBufferFull` once the queue of unacknowledged usage is full, and refuses
+   * everything once the runtime is closing. `refuse` keeps every allowed use billed;
+   * `drop_oldest` keeps deciding and loses the oldest unsent event instead.
    */
   #assertOpen(): void {
     if (this.#closing !== null) {
       throw new TollgateError('TOLLGATE_ERR_NOT_STARTED', 'the runtime is closed');
     }
-    if (this.#batcher.size < this.#options.bufferMax) return;
-    publish(channelNames.bufferFull, {
-      runtimeId: this.runtimeId,
-      queued: this.#batcher.size,
-      bufferMax: this.#options.bufferMax,
-    });
+    const { bufferMax, whenBufferFull: policy } = this.#options;
+    const queued = this.#batcher.size;
+    if (queued < bufferMax) return;
+    const { runtimeId } = this;
+    if (policy === 'drop_oldest') {
+      const evicted = this.#batcher.evictOldest();
+      if (evicted !== null) {
+        // Its use leaves the local accounting at the next refresh, as it was never billed.
+        this.#carryLog.forget([evicted.seq]);
+        publish(channelNames.bufferFull, {
+          runtimeId,
+          queued,
+          bufferMax,
+          policy,
+          dropped: evicted.key,
+        });
+        return;
+      }
+    }
+    this.#batcher.stats.eventsRefused += 1;
+    publish(channelNames.bufferFull, { runtimeId, queued, bufferMax, policy: 'refuse' });
     throw new TollgateError(
       'TOLLGATE_ERR_USAGE_BUFFER_FULL',
       'usage is not being acknowledged by the control plane; consumption is paused',
-      { detail: `${this.#batcher.size} usage events queued` },
+      { detail: `${queued} usage events queued` },
     );
   }
 

@@ -4,7 +4,8 @@ import type { Evaluator } from '@tollgate/evaluator';
 import type { ControlPlaneClient } from './control-plane-client.js';
 import { fallbackFor, immediate, policyDecision } from './fallback.js';
 import type { LeaseKeeper } from './lease-keeper.js';
-import type { FeaturePolicy } from './options.js';
+import { decideInLease, leaseDenial, unitCostOf } from './lease-decisions.js';
+import type { FallbackPolicy, FeaturePolicy } from './options.js';
 import type { FeatureTerms } from './snapshot-sync.js';
 
 export interface SharedParts {
@@ -13,7 +14,8 @@ export interface SharedParts {
   keeper: LeaseKeeper;
   terms: FeatureTerms | null;
   policy: FeaturePolicy | undefined;
-  stale: boolean;
+  /** The stale policy that applies (snapshot or customer entry stale), or null. */
+  whenStale: FallbackPolicy | null;
   /**
    * Queues the usage event of an allowed use (under a lease when one is named), keyed
    * with the decision's event key.
@@ -40,11 +42,11 @@ export async function consumeShared(
   const index = parts.evaluator.featureIndex(feature);
   const checked = parts.evaluator.check(customer, index, quantity, nowMs);
   if (finalReasons.has(checked.reason)) return checked;
-  const fallback = fallbackFor(checked, parts.policy, parts.stale);
+  const fallback = fallbackFor(checked, parts.policy, parts.whenStale);
   const mode = parts.policy?.mode ?? 'local';
   if (fallback === null) {
     if (mode === 'strict') return strict(parts, customer, feature, quantity, nowMs, key);
-    return leased(parts, checked, customer, feature, quantity, nowMs);
+    return leased(parts, customer, feature, quantity, nowMs);
   }
   if (typeof fallback.policy !== 'string') {
     const { timeoutMs } = fallback.policy.ask;
@@ -55,7 +57,8 @@ export async function consumeShared(
     if (asked !== null) return asked;
   }
   if (immediate(fallback.policy) === 'deny') {
-    return policyDecision(false, fallback.reason, checked.snapshotVersion);
+    const figures = fallback.reason === Reason.StaleSnapshot ? checked : undefined;
+    return policyDecision(false, fallback.reason, checked.snapshotVersion, figures);
   }
   // An unknown customer allowed by policy is not reported: the control plane has no such
   // customer, and the batch would be refused whole.
@@ -83,23 +86,32 @@ function fromSnapshot(
   return decision;
 }
 
+/**
+ * Within the lease held when its slice covers the use; otherwise waits for a grant. The
+ * figures are the customer's as this runtime knows them (see `decideInLease`).
+ */
 async function leased(
   parts: SharedParts,
-  checked: Decision,
   customer: string,
   feature: string,
   quantity: number,
   nowMs: number,
 ): Promise<Decision> {
-  const cost = quantity * (parts.terms?.kind === 'credits' ? parts.terms.costPerUnit : 1);
-  const spent =
-    parts.keeper.trySpend(customer, feature, cost, nowMs) ??
-    (await parts.keeper.spend(customer, feature, cost));
-  const denial =
-    parts.terms?.kind === 'credits' ? Reason.InsufficientCredits : Reason.LimitExceeded;
-  if (spent === null) return figures(checked, denial, cost, 0);
+  const consume = (index: number) => parts.evaluator.consume(customer, index, quantity, nowMs);
+  const local = decideInLease(parts, customer, feature, quantity, nowMs, consume);
+  if (local.lease !== null) parts.record(quantity, local.lease);
+  if (!local.uncovered) return local.decision;
+
+  const cost = quantity * unitCostOf(parts.terms);
+  const spent = await parts.keeper.spend(customer, feature, cost);
+  if (spent === null) return local.decision;
+  const decision = consume(parts.evaluator.featureIndex(feature));
+  if (!decision.allowed) {
+    parts.keeper.giveBack(customer, feature, spent.lease, cost);
+    return decision;
+  }
   parts.record(quantity, spent.lease);
-  return figures(checked, Reason.Allowed, cost, spent.remaining);
+  return decision;
 }
 
 /** One atomic debit in the control plane; the event is ingested there, not queued here. */
@@ -119,25 +131,28 @@ async function strict(
     time: nowMs,
   });
   const allowed = answer['allowed'] === true;
-  const reason = allowed
-    ? Reason.Allowed
-    : parts.terms?.kind === 'credits'
-      ? Reason.InsufficientCredits
-      : Reason.LimitExceeded;
-  const checked = parts.evaluator.check(customer, parts.evaluator.featureIndex(feature), 0, nowMs);
-  return figures(checked, reason, Number(answer['cost'] ?? 0), Number(answer['remaining'] ?? 0));
-}
-
-function figures(checked: Decision, reason: Reason, cost: number, remaining: number): Decision {
+  const index = parts.evaluator.featureIndex(feature);
+  // Counted here too until a snapshot includes it; it is not journalled for carry-over,
+  // because the control plane ingested it in this very call.
+  if (allowed && answer['duplicate'] !== true) {
+    parts.evaluator.record(customer, index, quantity, nowMs);
+  }
+  const checked = parts.evaluator.check(customer, index, 0, nowMs);
+  const cost = Number(answer['cost'] ?? 0);
+  // What the control plane has free for the customer after this call, in pool units.
+  const remaining = Number(answer['remaining'] ?? 0);
+  const decision = allowed ? checked : leaseDenial(checked, parts.terms);
+  // Under a limit, used is what the control plane does not have free: leases included.
+  const spent = allowed ? cost : 0;
+  const used = checked.limit === null ? checked.used + spent : checked.limit - remaining;
   return {
-    ...checked,
-    allowed: reason === Reason.Allowed,
-    reason,
-    reasonName: reasonName(reason),
-    limit: null,
-    used: cost,
+    ...decision,
+    allowed,
+    reason: allowed ? Reason.Allowed : decision.reason,
+    reasonName: reasonName(allowed ? Reason.Allowed : decision.reason),
+    used,
     remaining,
-    cost,
+    cost: allowed ? cost : 0,
   };
 }
 

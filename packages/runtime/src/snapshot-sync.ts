@@ -82,6 +82,11 @@ export class SnapshotSync {
     this.confirmedAtMs = this.#parts.clock();
   }
 
+  /** The control plane named the version held as current at `nowMs`. */
+  confirm(nowMs: number): void {
+    this.confirmedAtMs = Math.max(this.confirmedAtMs, nowMs);
+  }
+
   /** Swaps in a newer snapshot; concurrent calls share one refresh. True when one loaded. */
   refresh(): Promise<boolean> {
     if (this.#inFlight === null) {

@@ -6,8 +6,8 @@ export interface CheckOptions {
   /**
    * The user acting for the customer (an identifier). When given, a feature that
    * requires a seat is denied with `no_seat` unless the snapshot lists this user among
-   * the customer's seat holders. `null` means the request names no user, which holds no
-   * seat. Without a user (undefined), seats are not checked.
+   * the customer's seat holders. `null` or no user at all holds no seat: a feature that
+   * requires one is denied `no_seat` (seats fail closed).
    */
   user?: string | null;
 }
@@ -44,7 +44,9 @@ export interface SettleResult {
  * A usage runtime: answers decisions from the loaded snapshot in process and reports
  * usage to the control plane in the background. Create one with `createTollgate`.
  *
- * Every decision method is synchronous and makes no network call. Quantities are
+ * Every decision method but `consumeAsync` is synchronous and never waits for the
+ * network (lease mode may start a grant in the background; strict features need
+ * `consumeAsync`). Quantities are
  * integers in the feature's unit; customers and idempotency keys are identifiers.
  *
  * @example
@@ -59,8 +61,11 @@ export interface Tollgate {
   readonly runtimeId: string;
   /** The version of the snapshot decisions come from. */
   readonly snapshotVersion: number;
-  /** Usage events queued, accepted, duplicate and dropped since the runtime started. */
-  readonly usageStats: Readonly<UsageStats>;
+  /**
+   * Usage events queued, accepted, duplicate, dropped, refused and evicted since the
+   * runtime started, and `queueDepth`: the events waiting for acknowledgement now.
+   */
+  readonly usageStats: Readonly<UsageStats & { queueDepth: number }>;
   /** The instant decisions are made at, from the runtime's clock (epoch ms). */
   now(): number;
   /** The kind of a feature in the loaded snapshot; null when it has no such feature. */

@@ -16,6 +16,8 @@ export interface BatcherOptions {
   maxEvents: number;
   maxDelayMs: number;
   retry: RetryOptions;
+  /** The source of retry jitter, in [0, 1). */
+  random: () => number;
   /** Called with failures of sends nobody awaits (timer and count triggered). */
   onBackgroundError: (error: unknown) => void;
   /** Called once per acknowledged batch with the local sequence numbers it carried. */
@@ -33,6 +35,10 @@ export interface UsageStats {
   batchesDropped: number;
   /** Events the control plane refused one by one (a time outside its window). */
   eventsRejected: number;
+  /** Consumption refused because the buffer was full (`whenBufferFull: 'refuse'`). */
+  eventsRefused: number;
+  /** Unsent events dropped, oldest first, to make room (`whenBufferFull: 'drop_oldest'`). */
+  eventsEvicted: number;
 }
 
 interface QueuedEvent {
@@ -47,8 +53,8 @@ interface QueuedEvent {
  * batch stays at the head of the queue until it is delivered; only a batch the control
  * plane refuses as malformed (4xx) is dropped, counted and reported.
  *
- * A barrier (`limitTo`) holds back events recorded after a sequence number while a
- * snapshot refresh is in progress, so the fetched snapshot cannot include them.
+ * A barrier (`limitTo`) can hold back events recorded after a sequence number. The
+ * runtime does not set one: the snapshot's usage watermark tells which uses it includes.
  */
 export class UsageBatcher {
   readonly #client: ControlPlaneClient;
@@ -61,7 +67,11 @@ export class UsageBatcher {
     eventsDropped: 0,
     batchesDropped: 0,
     eventsRejected: 0,
+    eventsRefused: 0,
+    eventsEvicted: 0,
   };
+  /** How many events at the head of the queue the batch in flight carries. */
+  #inFlight = 0;
   #sending: Promise<void> = Promise.resolve();
   #timer: NodeJS.Timeout | null = null;
   #unscheduledCount = 0;
@@ -77,6 +87,17 @@ export class UsageBatcher {
   /** Events queued and not yet acknowledged. */
   get size(): number {
     return this.#queue.length;
+  }
+
+  /**
+   * Drops the oldest event not in flight to make room, and returns its sequence and key;
+   * null when every queued event is in flight (nothing can be dropped).
+   */
+  evictOldest(): { seq: number; key: string } | null {
+    if (this.#queue.length <= this.#inFlight) return null;
+    const [evicted] = this.#queue.splice(this.#inFlight, 1);
+    this.stats.eventsEvicted += 1;
+    return { seq: evicted!.seq, key: evicted!.event.key };
   }
 
   enqueue(seq: number, event: UsageEvent): void {
@@ -152,7 +173,12 @@ export class UsageBatcher {
     for (let round = 0; round < roundsMax; round++) {
       const batch = this.#takeBatch(limitSeq);
       if (batch.length === 0) return;
-      await this.#deliver(batch);
+      this.#inFlight = batch.length;
+      try {
+        await this.#deliver(batch);
+      } finally {
+        this.#inFlight = 0;
+      }
       this.#queue.splice(0, batch.length);
     }
   }
@@ -183,7 +209,7 @@ export class UsageBatcher {
         }
         if (attempt === retry.attemptsMax) throw error;
         const ceilingMs = Math.min(retry.delayMaxMs, retry.baseDelayMs * 2 ** (attempt - 1));
-        const delayMs = Math.round(Math.random() * ceilingMs);
+        const delayMs = Math.round(this.#options.random() * ceilingMs);
         publish(channelNames.usageRetry, { runtimeId, attempt, delayMs, error });
         await sleep(delayMs);
       }

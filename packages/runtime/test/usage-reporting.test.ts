@@ -112,12 +112,81 @@ describe('usage reporting', () => {
       expect.objectContaining({ code: 'TOLLGATE_ERR_USAGE_BUFFER_FULL', status: 503 }),
     );
     expect(tollgate.check('cus_pro', 'api_calls').used).toBe(2);
+    expect(tollgate.usageStats).toMatchObject({
+      eventsRefused: 1,
+      eventsEvicted: 0,
+      queueDepth: 2,
+    });
     full.stop();
-    expect(full.messages).toHaveLength(1);
+    expect(full.messages).toEqual([
+      { runtimeId: 'rt_test', queued: 2, bufferMax: 2, policy: 'refuse' },
+    ]);
     await stub.usageRequestsReach(5);
     await tollgate.flush();
     expect(tollgate.consume('cus_pro', 'api_calls').allowed).toBe(true);
     await tollgate.flush();
     expect(stub.total('cus_pro', 'api_calls')).toBe(3);
+  });
+
+  it('drops the oldest unsent event under drop_oldest, counts it, and keeps deciding', async () => {
+    harness = await startHarness({
+      bufferMax: 2,
+      whenBufferFull: 'drop_oldest',
+      batch: { maxEvents: 2, maxDelayMs: 3_600_000 },
+    });
+    const { tollgate, stub } = harness;
+    const full = listen(channelNames.bufferFull);
+    tollgate.consume('cus_pro', 'api_calls', 1);
+    tollgate.consume('cus_pro', 'api_calls', 2);
+    // Two queued, none in flight yet: the one of 1 goes to make room for the one of 4.
+    expect(tollgate.consume('cus_pro', 'api_calls', 4).allowed).toBe(true);
+    full.stop();
+    expect(full.messages).toEqual([
+      {
+        runtimeId: 'rt_test',
+        queued: 2,
+        bufferMax: 2,
+        policy: 'drop_oldest',
+        dropped: 'rt_test:1',
+      },
+    ]);
+    expect(tollgate.usageStats).toMatchObject({
+      eventsEvicted: 1,
+      eventsRefused: 0,
+      queueDepth: 2,
+    });
+    await tollgate.flush();
+    expect(stub.accepted.map((event) => [event.key, event.quantity])).toEqual([
+      ['rt_test:2', 2],
+      ['rt_test:3', 4],
+    ]);
+    expect(tollgate.usageStats.queueDepth).toBe(0);
+  });
+
+  it('refuses an unknown whenBufferFull policy with a coded error naming it', async () => {
+    await expect(startHarness({ whenBufferFull: 'drop_newest' as never })).rejects.toMatchObject({
+      code: 'TOLLGATE_ERR_VALIDATION',
+      field: 'whenBufferFull',
+    });
+  });
+
+  it('jitters each retry delay within [0, min(delayMaxMs, base × 2^(n − 1))]', async () => {
+    // Drawn in turn: 0, then just under 1, then a half, then just under 1 again.
+    const draws = [0, 0.999, 0.5, 0.999];
+    let drawn = 0;
+    harness = await startHarness({
+      random: () => draws[drawn++ % draws.length]!,
+      retry: { baseDelayMs: 4, delayMaxMs: 20, attemptsMax: 6 },
+    });
+    const { tollgate, stub } = harness;
+    const retries = listen(channelNames.usageRetry);
+    stub.usageFailures.push(503, 503, 503, 503);
+    tollgate.consume('cus_pro', 'api_calls', 1);
+    await tollgate.flush();
+    retries.stop();
+    // Ceilings 4, 8, 16, 20 (capped): the draws place each delay at its bound or inside.
+    const delays = retries.messages.map((message) => (message as { delayMs: number }).delayMs);
+    expect(delays).toEqual([0, 8, 8, 20]);
+    expect(stub.accepted).toHaveLength(1);
   });
 });

@@ -1,7 +1,8 @@
 /**
  * Lease accounting: which slice of a customer's hard balance or limit each runtime may
  * spend on its own. A **pool** is what slices are carved from: `credits:<currency>` for
- * a credit balance, `metered:<feature>:<periodEndMs>` for one period of a metered limit.
+ * a credit balance, `metered:<feature>:<periodEndMs>` for one period of a metered limit
+ * (each prefixed with the customer: `<customer>:credits:<currency>`).
  *
  * A lease's **cap** is what it was granted; its **consumed** is the usage the control
  * plane has ingested under it. The pool's **outstanding** is the sum over its leases of

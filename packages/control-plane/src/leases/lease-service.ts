@@ -68,13 +68,22 @@ export class LeaseService {
     return this.#book;
   }
 
-  /** The pool a feature's use draws on, and what one unit of the feature costs in it. */
-  poolOf(customer: string, feature: FeatureDefinition): { pool: string; unitCost: number } {
+  /**
+   * The pool a feature's use draws on, and what one unit of the feature costs in it. A
+   * metered pool is one period of the limit, named by the period's end (`periodEndMs`),
+   * so a lease of the last period never spends the next one's quota.
+   */
+  poolOf(
+    customer: string,
+    feature: FeatureDefinition,
+    periodEndMs = 0,
+  ): { pool: string; unitCost: number } {
     if (feature.kind === 'credits' && feature.currency !== null) {
       return { pool: `${customer}:credits:${feature.currency}`, unitCost: feature.cost };
     }
-    if (feature.kind === 'metered')
-      return { pool: `${customer}:metered:${feature.key}`, unitCost: 1 };
+    if (feature.kind === 'metered') {
+      return { pool: `${customer}:metered:${feature.key}:${periodEndMs}`, unitCost: 1 };
+    }
     throw unsupported(feature.key);
   }
 
@@ -91,7 +100,11 @@ export class LeaseService {
   /** Grants a new lease or extends one; retries while ingested usage moves the pool. */
   async grant(environment: string, ask: LeaseAsk, nowMs: number): Promise<LeaseGrant> {
     const feature = this.feature(ask.feature);
-    const { pool } = this.poolOf(ask.customer, feature);
+    const periodEndMs =
+      feature.kind === 'metered'
+        ? (await this.#read(environment, ask.customer, feature, nowMs)).periodEndMs
+        : 0;
+    const { pool } = this.poolOf(ask.customer, feature, periodEndMs);
     const lease = ask.lease ?? `lease_${randomUUID()}`;
     if (ask.lease !== undefined) {
       const held = await this.#book.lease(environment, ask.lease);
@@ -100,7 +113,7 @@ export class LeaseService {
     const expiresAtMs = nowMs + this.#terms.ttlMs;
     for (let attempt = 1; ; attempt++) {
       const expectedVersion = await this.#book.poolVersion(environment, pool);
-      const available = await this.#available(environment, ask.customer, feature, nowMs);
+      const { available } = await this.#read(environment, ask.customer, feature, nowMs);
       const result = await this.#book.grant({
         environment,
         pool,
@@ -123,13 +136,16 @@ export class LeaseService {
     }
   }
 
-  /** What the store says the pool holds: a hard balance, or a hard limit less usage. */
-  async #available(
+  /**
+   * What the store says the pool holds (a hard balance, or a hard limit less usage) and,
+   * for a metered feature, the end of the period it counts (0 otherwise).
+   */
+  async #read(
     environment: string,
     customerId: string,
     feature: FeatureDefinition,
     nowMs: number,
-  ): Promise<number> {
+  ): Promise<{ available: number; periodEndMs: number }> {
     return this.#store.transaction(environment, async (tx) => {
       const customer = await tx.getCustomer(customerId);
       if (customer === null) {
@@ -141,19 +157,20 @@ export class LeaseService {
       const resolved = await resolveCustomer(tx, this.#catalog, customer, nowMs);
       const featureIndex = [...this.#catalog.features.keys()].indexOf(feature.key);
       const entitlement = resolved.entitlements[featureIndex];
-      if (entitlement === undefined || !entitlement.access) return 0;
+      if (entitlement === undefined || !entitlement.access) return { available: 0, periodEndMs: 0 };
       if (feature.kind === 'credits') {
         const currencyIndex = [...this.#catalog.currencies.keys()].indexOf(feature.currency!);
         const balance = resolved.balances[currencyIndex];
         if (balance === undefined || balance.behavior !== LimitBehavior.Hard) {
           throw unsupported(feature.key);
         }
-        return Math.max(0, balance.balance);
+        return { available: Math.max(0, balance.balance), periodEndMs: 0 };
       }
       if (entitlement.limit === null || entitlement.behavior !== LimitBehavior.Hard) {
         throw unsupported(feature.key);
       }
-      return Math.max(0, entitlement.limit - entitlement.used);
+      const available = Math.max(0, entitlement.limit - entitlement.used);
+      return { available, periodEndMs: entitlement.resetAtMs };
     });
   }
 }

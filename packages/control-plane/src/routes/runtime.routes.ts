@@ -30,10 +30,7 @@ function mismatchRejection(index: number, key: string): RejectedEvent {
   return { index, key, code: error.code, message: error.message };
 }
 
-/**
- * Two of the routes a runtime key may call: `GET /v1/snapshot` and `POST /v1/usage`; the
- * snapshot delta and stream are below, leases, consume and seats in their own files.
- */
+/** `GET /v1/snapshot` and `POST /v1/usage`, for runtime and admin keys. */
 export function registerRuntimeRoutes(app: FastifyInstance, context: RouteContext): void {
   const roles = ['admin', 'runtime'] as const;
 

@@ -23,6 +23,13 @@ interface EnvironmentHistory {
  * holding version V can be sent only the customers changed after V. The history lives in
  * this process: a version older than the first one it saw (or older than a catalog
  * change) gets null, and the runtime fetches the full snapshot instead.
+ *
+ * Versions are a counter shared by every control-plane instance on one store, so this
+ * process may not see each one: another instance may have built versions in between. A
+ * customer changed in such a version and changed back since looks unchanged here, yet
+ * differs from what a runtime holding that version has. The history therefore proves
+ * completeness only over versions it saw one after another: a gap starts it afresh, and
+ * deltas from before the gap get null.
  */
 export class SnapshotHistory {
   readonly #environments = new Map<string, EnvironmentHistory>();
@@ -32,7 +39,8 @@ export class SnapshotHistory {
     const catalogHash = hashOf({ currencies: content.currencies, features: content.features });
     let history = this.#environments.get(environment);
     if (history !== undefined && version <= history.latest.version) return;
-    if (history === undefined || history.catalogHash !== catalogHash) {
+    const gap = history !== undefined && version > history.latest.version + 1;
+    if (history === undefined || gap || history.catalogHash !== catalogHash) {
       history = { sinceVersion: version, catalogHash, customerHashes: new Map(), latest: null! };
       this.#environments.set(environment, history);
     }

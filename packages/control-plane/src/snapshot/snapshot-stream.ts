@@ -7,21 +7,32 @@ import type { SnapshotService } from './snapshot-service.js';
  * builds the current version once and sends `event: snapshot` with `{"version": N}` to
  * every subscriber that has not seen N. A timer pokes too, so that changes made by another
  * control-plane instance or by time passing (a trial ending) reach runtimes as well.
+ *
+ * Every `heartbeatIntervalMs`, each subscriber also gets `event: heartbeat` with the
+ * current version, sent or not before. It confirms to a runtime holding that version that
+ * its snapshot is still current, and its absence tells the runtime the connection went
+ * silent (a paused or partitioned instance), which an open socket alone cannot.
  */
 export class SnapshotStreamHub {
   readonly #snapshots: SnapshotService;
   readonly #subscribers = new Map<string, Set<ServerResponse>>();
   readonly #pending = new Map<string, Promise<void>>();
   readonly #again = new Set<string>();
-  readonly #timer: NodeJS.Timeout;
+  readonly #timers: NodeJS.Timeout[];
   #closed = false;
 
-  constructor(snapshots: SnapshotService, checkIntervalMs: number) {
+  constructor(snapshots: SnapshotService, checkIntervalMs: number, heartbeatIntervalMs: number) {
     this.#snapshots = snapshots;
-    this.#timer = setInterval(() => {
+    const check = setInterval(() => {
       for (const environment of this.#subscribers.keys()) this.poke(environment);
     }, checkIntervalMs);
-    this.#timer.unref();
+    const heartbeat = setInterval(() => {
+      for (const environment of this.#subscribers.keys()) {
+        this.#heartbeat(environment).catch(() => undefined);
+      }
+    }, heartbeatIntervalMs);
+    this.#timers = [check, heartbeat];
+    for (const timer of this.#timers) timer.unref();
   }
 
   /** Starts an event stream on `response` and sends the current version at once. */
@@ -61,7 +72,7 @@ export class SnapshotStreamHub {
   /** Ends every stream; runtimes reconnect to another instance or fall back to polling. */
   close(): void {
     this.#closed = true;
-    clearInterval(this.#timer);
+    for (const timer of this.#timers) clearInterval(timer);
     for (const set of this.#subscribers.values()) for (const response of set) response.end();
     this.#subscribers.clear();
   }
@@ -73,6 +84,20 @@ export class SnapshotStreamHub {
       const sent = sentVersions.get(response) ?? 0;
       if (sent >= version) continue;
       sentVersions.set(response, version);
+      response.write(line);
+    }
+  }
+
+  /**
+   * Sends every subscriber the current version as a heartbeat. A runtime holding an
+   * older version refreshes on it, as on a snapshot event, so it is marked as sent.
+   */
+  async #heartbeat(environment: string): Promise<void> {
+    if (this.#closed) return;
+    const { version } = await this.#snapshots.current(environment);
+    const line = `event: heartbeat\ndata: ${JSON.stringify({ version })}\n\n`;
+    for (const response of this.#subscribers.get(environment) ?? []) {
+      sentVersions.set(response, Math.max(sentVersions.get(response) ?? 0, version));
       response.write(line);
     }
   }

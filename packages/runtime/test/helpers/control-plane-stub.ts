@@ -30,6 +30,12 @@ export class ControlPlaneStub {
   readonly accepted: ReceivedEvent[] = [];
   /** Statuses the next usage posts answer with, before ingestion resumes. */
   readonly usageFailures: number[] = [];
+  /** Statuses the next snapshot fetches answer with, before serving resumes. */
+  readonly snapshotFailures: number[] = [];
+  /** Open snapshot streams, in the order they were opened. */
+  readonly streams: ServerResponse[] = [];
+  streamsOpened = 0;
+  #streamOpened: Array<() => void> = [];
   snapshotRequests = 0;
   usageRequests = 0;
   #snapshot: () => SnapshotSource;
@@ -77,6 +83,31 @@ export class ControlPlaneStub {
     };
   }
 
+  /** Sends one server-sent event to every open stream. */
+  push(event: string, data: unknown): void {
+    const line = `event: ${event}\ndata: ${JSON.stringify(data)}\n\n`;
+    for (const stream of this.streams) stream.write(line);
+  }
+
+  /** Resolves once `count` streams have been opened in all. */
+  streamsReach(count: number): Promise<void> {
+    if (this.streamsOpened >= count) return Promise.resolve();
+    return new Promise((resolve) => {
+      const check = () =>
+        this.streamsOpened >= count ? resolve() : this.#streamOpened.push(check);
+      this.#streamOpened.push(check);
+    });
+  }
+
+  #openStream(res: ServerResponse): void {
+    res.writeHead(200, { 'content-type': 'text/event-stream', 'cache-control': 'no-store' });
+    res.write(': stub stream\n\n');
+    this.streams.push(res);
+    res.on('close', () => this.streams.splice(this.streams.indexOf(res), 1));
+    this.streamsOpened += 1;
+    for (const notify of this.#streamOpened.splice(0)) notify();
+  }
+
   /** Resolves when the next snapshot request arrives. */
   nextSnapshotRequest(): Promise<void> {
     return new Promise((resolve) => this.#snapshotRequested.push(resolve));
@@ -111,6 +142,7 @@ export class ControlPlaneStub {
       return json(res, 401, { code: 'TOLLGATE_ERR_UNAUTHENTICATED', message: 'unknown key' });
     }
     if (req.method === 'GET' && req.url === '/v1/snapshot') return this.#serveSnapshot(req, res);
+    if (req.method === 'GET' && req.url === '/v1/snapshot/stream') return this.#openStream(res);
     if (req.method === 'POST' && req.url === '/v1/usage') return this.#ingest(req, res);
     json(res, 404, { code: 'TOLLGATE_ERR_NOT_FOUND', message: 'no such route' });
   }
@@ -119,6 +151,10 @@ export class ControlPlaneStub {
     this.snapshotRequests += 1;
     for (const resolve of this.#snapshotRequested.splice(0)) resolve();
     await this.#snapshotGate;
+    const failure = this.snapshotFailures.shift();
+    if (failure !== undefined) {
+      return json(res, failure, { code: 'TOLLGATE_ERR_INTERNAL', message: 'failing' });
+    }
     const source = this.#snapshot();
     const version = 'bytes' in source ? source.version : source.snapshotVersion;
     if (req.headers['if-none-match'] === `"${version}"`) {
