@@ -3,6 +3,11 @@ import type { Decision } from '@tollgate/core';
 export interface LoadInStepsOptions {
   /** The longest stretch of loading work between two turns of the event loop. Default 1. */
   sliceMs?: number;
+  /**
+   * Runs synchronously the moment the new snapshot serves, before any other code can
+   * decide from it: the place to record again what the new snapshot does not include.
+   */
+  onActivated?: () => void;
 }
 
 /**

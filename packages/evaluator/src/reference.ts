@@ -12,6 +12,7 @@ import {
   releaseAmount,
   subtractAmount,
 } from './amounts.js';
+import type { LoadInStepsOptions } from './evaluator.js';
 import type { HandleEvaluator } from './handles.js';
 import { ReferenceState } from './reference-state.js';
 
@@ -57,9 +58,10 @@ export class ReferenceEvaluator implements HandleEvaluator {
    * The reference decodes a snapshot in one piece, so only the wait for a turn of the
    * event loop comes first; it exists so that hosts can treat both evaluators alike.
    */
-  async loadInSteps(bytes: Uint8Array): Promise<void> {
+  async loadInSteps(bytes: Uint8Array, options: LoadInStepsOptions = {}): Promise<void> {
     await Promise.resolve();
     this.load(bytes);
+    options.onActivated?.();
   }
 
   holdsSeat(customerId: string, userId: string): boolean {

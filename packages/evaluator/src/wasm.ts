@@ -220,6 +220,7 @@ export class WasmEvaluator implements HandleEvaluator {
     const activated = this.#exports.tg_activate();
     if (activated !== LOAD_OK) throw loadError(activated);
     this.#adopt(header, catalog, stagedAt);
+    options.onActivated?.();
   }
 
   /** What the host keeps of a snapshot beside the module: feature keys and seat holders. */

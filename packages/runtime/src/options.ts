@@ -61,6 +61,11 @@ export interface TollgateOptions {
   random?: () => number;
   /** Refresh with deltas, keeping a decoded copy of the snapshot (default true). */
   deltas?: boolean;
+  /**
+   * Deltas need a decoded copy of the snapshot, which for a large one costs a long pause
+   * to build; above this many customers refreshes fetch in full instead (default 50,000).
+   */
+  deltasMaxCustomers?: number;
 }
 
 /**
@@ -107,6 +112,7 @@ export interface ResolvedOptions {
   streamSilenceMs: number;
   random: () => number;
   deltas: boolean;
+  deltasMaxCustomers: number;
 }
 
 export function resolveOptions(options: TollgateOptions): ResolvedOptions {
@@ -147,6 +153,7 @@ export function resolveOptions(options: TollgateOptions): ResolvedOptions {
     streamSilenceMs: count(options.streamSilenceMs ?? 30_000, 'streamSilenceMs', 1),
     random: options.random ?? Math.random,
     deltas: options.deltas ?? true,
+    deltasMaxCustomers: count(options.deltasMaxCustomers ?? 50_000, 'deltasMaxCustomers', 0),
   };
 }
 

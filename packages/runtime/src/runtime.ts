@@ -109,6 +109,7 @@ class Runtime implements Tollgate {
       reservations: this.#reservations,
       clock: options.clock,
       deltas: options.deltas,
+      deltasMaxCustomers: options.deltasMaxCustomers,
     });
     this.#keeper = new LeaseKeeper(this.#client, options.lease, options.clock, this.runtimeId);
     this.#stream = new SnapshotStream({

@@ -1,7 +1,9 @@
 import { TollgateError, featureKindNames, isTollgateError } from '@tollgate/core';
 import type { Clock, FeatureKindName } from '@tollgate/core';
+import { setImmediate as nextTurn } from 'node:timers/promises';
 import {
   CUSTOMER_RECORD_SIZE,
+  checksumInSlices,
   decodeCatalog,
   decodeSnapshot,
   verifySnapshot,
@@ -32,6 +34,8 @@ export interface SnapshotSyncParts {
   clock: Clock;
   /** Fetch only the customers changed since the version held (keeps a decoded copy). */
   deltas: boolean;
+  /** Above this many customers no decoded copy is kept, and refreshes fetch in full. */
+  deltasMaxCustomers: number;
 }
 
 /**
@@ -112,7 +116,7 @@ export class SnapshotSync {
       return false;
     }
     // The version inside the verified bytes is the truth, whatever the header said.
-    const header = this.#verify(bytes);
+    const header = await this.#verifyInSlices(bytes);
     if (header.snapshotVersion === evaluator.snapshotVersion) {
       this.confirmedAtMs = startedAtMs;
       return false;
@@ -120,10 +124,45 @@ export class SnapshotSync {
     if (header.snapshotVersion < evaluator.snapshotVersion) {
       this.#refuseOlder(header.snapshotVersion);
     }
-    this.#load(bytes, header);
-    this.#carryOver(header.usageWatermark);
-    this.confirmedAtMs = startedAtMs;
+    await this.#loadInSteps(bytes, header, startedAtMs);
     return true;
+  }
+
+  /**
+   * Loads a refreshed snapshot while decisions go on: the checks and the copy run in
+   * slices, and the swap, the new feature terms and the carry-over happen in one
+   * synchronous step, so no decision sees the new snapshot without the local uses.
+   */
+  async #loadInSteps(bytes: Uint8Array, header: SnapshotHeader, startedAtMs: number) {
+    const { evaluator, runtimeId } = this.#parts;
+    const previousVersion = evaluator.snapshotVersion;
+    const terms = featureTermsOf(bytes, header);
+    const earliestChangeAtMs = await earliestChangeInSlices(bytes, header);
+    const base = this.#keepsBase(header) ? decodeSnapshot(bytes) : null;
+    try {
+      await evaluator.loadInSteps(bytes, {
+        onActivated: () => {
+          this.#featureByKey = terms;
+          this.earliestChangeAtMs = earliestChangeAtMs;
+          this.#base = base;
+          this.#carryOver(header.usageWatermark);
+          this.confirmedAtMs = startedAtMs;
+        },
+      });
+    } catch (cause) {
+      throw this.#refused(cause, header.snapshotVersion);
+    }
+    publish(channelNames.snapshotLoaded, {
+      runtimeId,
+      version: evaluator.snapshotVersion,
+      previousVersion,
+      bytes: bytes.byteLength,
+    });
+  }
+
+  /** Deltas need a decoded copy, which for a large snapshot would pause decisions. */
+  #keepsBase(header: SnapshotHeader): boolean {
+    return this.#parts.deltas && header.customerCount <= this.#parts.deltasMaxCustomers;
   }
 
   /** The held snapshot with the changed customers applied, or null to fetch in full. */
@@ -163,28 +202,29 @@ export class SnapshotSync {
     }
   }
 
+  /** `#verify` with the checksum computed a slice at a time between decisions. */
+  async #verifyInSlices(bytes: Uint8Array): Promise<SnapshotHeader> {
+    const checksum = await checksumInSlices(bytes, () => nextTurn());
+    try {
+      return verifySnapshot(bytes, checksum);
+    } catch (cause) {
+      throw this.#refused(cause, null);
+    }
+  }
+
   /** Loads verified bytes; when the evaluator refuses them, the one held keeps serving. */
   #load(bytes: Uint8Array, header: SnapshotHeader): void {
     const { evaluator, runtimeId } = this.#parts;
     const previousVersion = evaluator.snapshotVersion;
-    const { features } = decodeCatalog(bytes, header);
+    const terms = featureTermsOf(bytes, header);
     try {
       evaluator.load(bytes);
     } catch (cause) {
       throw this.#refused(cause, header.snapshotVersion);
     }
-    if (this.#parts.deltas) this.#base = decodeSnapshot(bytes);
-    this.#featureByKey = new Map(
-      features.map((feature) => [
-        feature.key,
-        {
-          kind: featureKindNames[feature.kind - 1]!,
-          costPerUnit: feature.costPerUnit,
-          requiresSeat: feature.requiresSeat,
-        },
-      ]),
-    );
-    this.earliestChangeAtMs = earliestChangeOf(bytes, header);
+    this.#base = this.#keepsBase(header) ? decodeSnapshot(bytes) : null;
+    this.#featureByKey = terms;
+    this.earliestChangeAtMs = earliestChangeOf(bytes, header, 0, header.customerCount);
     publish(channelNames.snapshotLoaded, {
       runtimeId,
       version: evaluator.snapshotVersion,
@@ -215,11 +255,40 @@ export class SnapshotSync {
   }
 }
 
-/** The smallest non-zero next-change instant of the customer records, or Infinity. */
-function earliestChangeOf(bytes: Uint8Array, header: SnapshotHeader): number {
+/** The kind, unit cost and seat rule of every feature of a verified snapshot. */
+function featureTermsOf(bytes: Uint8Array, header: SnapshotHeader): Map<string, FeatureTerms> {
+  const { features } = decodeCatalog(bytes, header);
+  return new Map(
+    features.map((feature) => [
+      feature.key,
+      {
+        kind: featureKindNames[feature.kind - 1]!,
+        costPerUnit: feature.costPerUnit,
+        requiresSeat: feature.requiresSeat,
+      },
+    ]),
+  );
+}
+
+/** Customers whose next change is read between two turns of the event loop. */
+const CUSTOMERS_PER_TURN = 65_536;
+
+/** `earliestChangeOf` over every customer, a slice of them per turn of the event loop. */
+async function earliestChangeInSlices(bytes: Uint8Array, header: SnapshotHeader) {
+  let earliestMs = Infinity;
+  for (let from = 0; from < header.customerCount; from += CUSTOMERS_PER_TURN) {
+    const to = Math.min(from + CUSTOMERS_PER_TURN, header.customerCount);
+    earliestMs = Math.min(earliestMs, earliestChangeOf(bytes, header, from, to));
+    if (to < header.customerCount) await nextTurn();
+  }
+  return earliestMs;
+}
+
+/** The smallest non-zero next-change instant of customer records `[from, to)`, or Infinity. */
+function earliestChangeOf(bytes: Uint8Array, header: SnapshotHeader, from: number, to: number) {
   const view = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength);
   let earliestMs = Infinity;
-  for (let index = 0; index < header.customerCount; index++) {
+  for (let index = from; index < to; index++) {
     const at = header.sections.customers + index * CUSTOMER_RECORD_SIZE + 8;
     // Verified on load as a safe integer, so the conversion is exact.
     const changeAtMs = Number(view.getBigInt64(at, true));

@@ -70,6 +70,45 @@ describe.each(evaluatorKinds)('refresh (%s evaluator)', (evaluator) => {
     expect(tollgate.check('cus_pro', 'api_calls').used).toBe(7);
   });
 
+  it('decides on every turn while a large snapshot loads and carries each use over', async () => {
+    const version = { value: 1 };
+    let started: Harness | undefined;
+    started = await startHarness({ evaluator }, () => {
+      const input = snapshotInput(version.value, {
+        apiCallsUsed: started?.stub.total('cus_pro', 'api_calls') ?? 0,
+        usageWatermark: started?.stub.watermark ?? 0,
+      });
+      // Enough customers that the checksum, the copy and the checks take many slices.
+      const template = input.customers.find((customer) => customer.id === 'cus_free')!;
+      for (let index = 0; index < (version.value === 1 ? 0 : 40_000); index++) {
+        input.customers.push({ ...template, id: `cus_pad_${index}` });
+      }
+      return input;
+    });
+    harness = started;
+    const { tollgate, stub } = harness;
+    for (let call = 0; call < 3; call++) tollgate.consume('cus_pro', 'api_calls');
+    await tollgate.flush();
+
+    version.value = 2;
+    let done = false;
+    const refreshed = tollgate.refresh().then((loaded) => (done = loaded));
+    const versions = new Set<number>();
+    let during = 0;
+    while (!done) {
+      versions.add(tollgate.consume('cus_pro', 'api_calls').snapshotVersion);
+      during += 1;
+      await new Promise((resolve) => setImmediate(resolve));
+    }
+    await refreshed;
+    expect(versions.has(1)).toBe(true);
+    expect(tollgate.snapshotVersion).toBe(2);
+    // The 3 flushed uses are in the new snapshot; every use made meanwhile is carried.
+    expect(tollgate.check('cus_pro', 'api_calls').used).toBe(3 + during);
+    await tollgate.flush();
+    expect(stub.total('cus_pro', 'api_calls')).toBe(3 + during);
+  });
+
   it('coalesces concurrent refresh calls into one fetch', async () => {
     const counting = await startCountingHarness();
     harness = counting.harness;
