@@ -5,7 +5,7 @@ import { setImmediate as nextTurn, setTimeout as sleep } from 'node:timers/promi
 import { releaseWasmPath } from '@tollgate/assembly';
 import { assertEvaluatorAbi } from '@tollgate/evaluator';
 import { ReferenceEvaluator, createWasmEvaluator } from '@tollgate/evaluator';
-import { verifySnapshot } from '@tollgate/snapshot';
+import { decodeSnapshot, encodeSnapshot, verifySnapshot } from '@tollgate/snapshot';
 import { nestedMapOver } from '../fixtures/baselines.js';
 import type { Entitlement } from '../fixtures/baselines.js';
 import {
@@ -266,6 +266,39 @@ async function profileLoad(path: string) {
   return phases;
 }
 
+/**
+ * What a delta costs the runtime today: the changed customers replace their rows in the
+ * decoded snapshot held, the whole snapshot is encoded again and loaded. Timed from the
+ * decoded base (which the runtime keeps) to the first decision on the new version.
+ */
+async function applyDeltas(path: string, customerCount: number, changedCount: number) {
+  const wasm = await createWasmEvaluator();
+  const bytes = readFileSync(path);
+  wasm.load(bytes);
+  const base = decodeSnapshot(bytes);
+  const changed = new Map(
+    Array.from({ length: changedCount }, (_, index) => {
+      const customer = base.customers[(index * 7919) % customerCount]!;
+      const entitlements = customer.entitlements.map((row) => ({ ...row, used: 0 }));
+      return [customer.id, { ...customer, entitlements }] as const;
+    }),
+  );
+  const start = performance.now();
+  const customers = base.customers.map((customer) => changed.get(customer.id) ?? customer);
+  const next = encodeSnapshot({ ...base, snapshotVersion: 2, customers });
+  const encodeMs = performance.now() - start;
+  await wasm.loadInSteps(next);
+  const tokens = wasm.featureIndex('ai_tokens');
+  const [firstChanged] = changed.keys();
+  const answer = wasm.check(firstChanged!, tokens, 1, NOW_MS);
+  if (answer.snapshotVersion !== 2 || (answer.limit !== null && answer.used !== 0)) {
+    throw new Error(`the delta did not apply: ${JSON.stringify(answer)}`);
+  }
+  const totalMs = performance.now() - start;
+  const updates = changedCount * base.features.length;
+  return { totalMs, encodeMs, updates, updatesPerSecond: updates / (totalMs / 1000) };
+}
+
 childMain(async (args) => {
   const [mode, path, count, second] = args as [string, string, string, string?];
   const customerCount = Number(count);
@@ -275,6 +308,7 @@ childMain(async (args) => {
   if (mode === 'write-json') return writeJson(path, customerCount);
   if (mode === 'json') return loadJson(path, customerCount);
   if (mode === 'profile') return profileLoad(path);
+  if (mode === 'delta') return applyDeltas(path, customerCount, Number(second));
   if (mode === 'swap') return swapUnderLoad(path, second!, customerCount, 'whole');
   if (mode === 'swap-steps') return swapUnderLoad(path, second!, customerCount, 'steps');
   throw new Error(`unknown mode ${mode}`);

@@ -58,6 +58,15 @@ export async function runSnapshot(context: SuiteContext): Promise<SuiteResult> {
   for (let run = 0; run < 3; run++) swaps.push(await swap('swap-steps'));
   const wholeSwap = await swap('swap');
 
+  // Deltas are applied only up to the runtime's deltasMaxCustomers (50,000) customers.
+  const deltaCustomers = 50_000;
+  type Delta = { totalMs: number; encodeMs: number; updates: number; updatesPerSecond: number };
+  const delta = await runChild<Delta>(
+    'suites/snapshot-child.js',
+    ['delta', snapshotFile(deltaCustomers), String(deltaCustomers), '1000'],
+    childMs(),
+  );
+
   const profile = await runChild<Record<string, number>>(
     'suites/snapshot-child.js',
     ['profile', first, String(count)],
@@ -190,6 +199,18 @@ export async function runSnapshot(context: SuiteContext): Promise<SuiteResult> {
       unit: 'ms',
     })),
     {
+      case: 'a delta of 1,000 changed customers on 50k: decoded base → new version serving',
+      subject: 'runtime path (re-encode + loadInSteps)',
+      value: delta.totalMs,
+      unit: 'ms',
+    },
+    {
+      case: 'a delta of 1,000 changed customers on 50k: entitlement updates per second',
+      subject: 'runtime path (re-encode + loadInSteps)',
+      value: delta.updatesPerSecond,
+      unit: 'updates/s',
+    },
+    {
       case: `load: file read alone, ${size}`,
       subject: 'Wasm evaluator',
       value: median(binary.map((r) => r.readMs)),
@@ -220,14 +241,13 @@ export async function runSnapshot(context: SuiteContext): Promise<SuiteResult> {
       target(`${size} customers live (file → first decision)`, directMs, 300, 'ms', 'at most'),
       target('resident bytes per entitlement', directResident / entitlements, 64, 'B', 'at most'),
       target('longest decision pause during a swap', pauseMs, 1, 'ms', 'at most'),
-      {
-        target: '≥ 1M entitlement updates per second through deltas',
-        measured: 'not measured',
-        met: null,
-        note:
-          'a delta carries only the changed customers, but the runtime applies it by ' +
-          're-encoding and reloading the whole snapshot, so updates cost a full load',
-      },
+      target(
+        '≥ 1M entitlement updates per second through deltas',
+        delta.updatesPerSecond,
+        1_000_000,
+        'updates/s',
+        'at least',
+      ),
     ],
     notes: [
       ...(Number.isNaN(reference.firstDecisionMs)
