@@ -1,34 +1,12 @@
-import Database from 'better-sqlite3';
-import pg from 'pg';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { LedgerHarness, StoreKind } from './ledger-fixtures.js';
 import { balanceOf, customerWith, debit, ledgerOf, startLedgerHarness } from './ledger-fixtures.js';
+import { rawSql } from './raw-sql.js';
 
 /** What the store recorded in `schema_migrations`, read past the store's interface. */
 async function appliedMigrations(harness: LedgerHarness): Promise<number[]> {
-  const { databasePath, databaseUrl } = harness.storeOptions;
-  if (databasePath !== undefined) {
-    const database = new Database(databasePath, { readonly: true });
-    try {
-      const rows = database.prepare('SELECT version FROM schema_migrations').all();
-      return (rows as { version: number }[]).map((row) => row.version).sort((a, b) => a - b);
-    } finally {
-      database.close();
-    }
-  }
-  const url = new URL(databaseUrl!);
-  const schema = url.searchParams.get('schema')!;
-  url.searchParams.delete('schema');
-  const client = new pg.Client({ connectionString: url.toString() });
-  await client.connect();
-  try {
-    const result = await client.query(
-      `SELECT version::int AS version FROM ${schema}.schema_migrations`,
-    );
-    return result.rows.map((row: { version: number }) => row.version).sort((a, b) => a - b);
-  } finally {
-    await client.end();
-  }
+  const rows = await rawSql(harness, 'SELECT version FROM schema_migrations');
+  return rows.map((row) => Number(row['version'])).sort((a, b) => a - b);
 }
 
 /** Grants as the catalog and the API shape them: burn order, cost basis, pages, schema. */
