@@ -1,3 +1,7 @@
+// The runtime class: every decision path (local, lease, strict, stale and unknown-customer
+// policies, seats) meets the usage journal, the reservations and the snapshot sync here,
+// through private state they share, which is why the file runs past 500 lines.
+// TODO(#5): move the policy decisions into their own module once threads share a memory.
 import { Reason, TollgateError, assertIdentifier, parseQuantity, reasonName } from '@tollgate/core';
 import type { Decision, FeatureKindName } from '@tollgate/core';
 import type { Evaluator } from '@tollgate/evaluator';
