@@ -379,7 +379,7 @@ export class PostgresTransaction implements StoreTransaction {
        FROM unnest(?::text[], ?::text[], ?::bigint[], ?::bigint[], ?::bigint[])
          AS total (customer_id, feature, period_start_ms, period_end_ms, used)
        ON CONFLICT (environment, customer_id, feature, period_start_ms)
-       DO UPDATE SET used = usage_totals.used + excluded.used`,
+       DO UPDATE SET used = LEAST(usage_totals.used + excluded.used, ${Number.MAX_SAFE_INTEGER})`,
       [
         this.environment,
         totals.map((total) => total.key.customerId),

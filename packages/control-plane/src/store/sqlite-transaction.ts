@@ -394,7 +394,7 @@ export class SqliteTransaction implements StoreTransaction {
     const statement = this.#sql(
       `INSERT INTO usage_totals (environment, customer_id, feature, period_start_ms,
        period_end_ms, used) VALUES (?, ?, ?, ?, ?, ?)
-       ON CONFLICT DO UPDATE SET used = used + excluded.used`,
+       ON CONFLICT DO UPDATE SET used = MIN(used + excluded.used, ${Number.MAX_SAFE_INTEGER})`,
     );
     for (const { key, quantity } of totals) {
       statement.run(

@@ -153,8 +153,10 @@ async function addMeteredUsage(
     const key = usageTotalKey(event.customer, event.feature, period);
     const id = `${key.customerId}\u0000${key.feature}\u0000${key.periodStartMs}`;
     const total = totals.get(id);
+    // A period total saturates at 2^53 − 1, as the evaluators' arithmetic does, so that
+    // it stays exact in storage and on the wire however much usage is reported.
     if (total === undefined) totals.set(id, { key, quantity: event.quantity });
-    else total.quantity += event.quantity;
+    else total.quantity = Math.min(total.quantity + event.quantity, Number.MAX_SAFE_INTEGER);
   }
   await tx.addUsageTotals([...totals.values()]);
 }
