@@ -281,6 +281,20 @@ describe('requireFeature', () => {
     expect(creditsLeft()).toBe(80);
   });
 
+  it('refuses an Idempotency-Key reused with another quantity with 422, charging nothing', async () => {
+    const headers = { 'idempotency-key': 'req-43' };
+    await call('POST', '/images', { body: { count: 1 }, headers });
+    await settlements.reach(1);
+    expect(creditsLeft()).toBe(98);
+    const reused = await call('POST', '/images', { body: { count: 40 }, headers });
+    expect(reused).toMatchObject({
+      status: 422,
+      body: { code: 'TOLLGATE_ERR_IDEMPOTENCY_MISMATCH', field: 'idempotencyKey' },
+    });
+    expect(creditsLeft()).toBe(98);
+    expect(settlements.entries).toHaveLength(1);
+  });
+
   it('allows exactly 100 of 200 concurrent requests against 100 credits', async () => {
     const responses = await Promise.all(Array.from({ length: 200 }, () => call('GET', '/chat')));
     const statuses = responses.map((response) => response.status);

@@ -62,6 +62,26 @@ export async function createTollgate(options: TollgateOptions): Promise<Tollgate
 interface KeyedResult {
   decision: Decision;
   reservation: Reservation | null;
+  /** What the first call asked (operation, feature, quantity): a retry must ask the same. */
+  payload: string;
+}
+
+/** The payload an idempotency key stands for; the space cannot occur in a feature key. */
+function payloadOf(operation: string, feature: string, quantity: number): string {
+  return `${operation} ${feature} ${quantity}`;
+}
+
+/**
+ * A retry that returns the first answer must ask what the first call asked: the same key
+ * with another feature or quantity is a reuse, refused before anything is decided.
+ */
+function replayOf(seen: KeyedResult | undefined, payload: string, key: string) {
+  if (seen === undefined || seen.payload === payload) return seen;
+  throw new TollgateError(
+    'TOLLGATE_ERR_IDEMPOTENCY_MISMATCH',
+    `idempotency key ${key} was used before with another feature or quantity`,
+    { field: 'idempotencyKey' },
+  );
 }
 
 class Runtime implements Tollgate {
@@ -195,7 +215,9 @@ class Runtime implements Tollgate {
       return this.consume(customer, feature, quantity, options);
     }
     this.#assertOpen();
-    const seen = key === undefined ? undefined : this.#keys.get(customer, key);
+    const payload = payloadOf('consume', feature, quantity);
+    const seen =
+      key === undefined ? undefined : replayOf(this.#keys.get(customer, key), payload, key);
     if (seen !== undefined) return seen.decision;
     this.#seq += 1;
     const eventKey = key ?? `${this.runtimeId}:${this.#seq}`;
@@ -216,7 +238,7 @@ class Runtime implements Tollgate {
       nowMs,
       eventKey,
     );
-    if (key !== undefined) this.#keys.set(customer, key, { decision, reservation: null });
+    if (key !== undefined) this.#keys.set(customer, key, { decision, reservation: null, payload });
     return decision;
   }
 
@@ -224,7 +246,9 @@ class Runtime implements Tollgate {
     const nowMs = this.#options.clock();
     const key = this.#validate(customer, quantity, 'quantity', options.idempotencyKey);
     const user = this.#validateUser(options.user);
-    const seen = key === undefined ? undefined : this.#keys.get(customer, key);
+    const payload = payloadOf('consume', feature, quantity);
+    const seen =
+      key === undefined ? undefined : replayOf(this.#keys.get(customer, key), payload, key);
     if (seen !== undefined) return seen.decision;
 
     const mode = this.#modeOf(feature);
@@ -257,7 +281,7 @@ class Runtime implements Tollgate {
     if (decision.allowed && decision.cost > 0 && this.#reportsUsage(feature)) {
       this.#recordUsage(customer, feature, quantity, nowMs, key, lease);
     }
-    if (key !== undefined) this.#keys.set(customer, key, { decision, reservation: null });
+    if (key !== undefined) this.#keys.set(customer, key, { decision, reservation: null, payload });
     return decision;
   }
 
@@ -270,8 +294,10 @@ class Runtime implements Tollgate {
     const nowMs = this.#options.clock();
     const key = this.#validate(customer, estimate, 'estimate', options.idempotencyKey);
     const user = this.#validateUser(options.user);
-    const seen = key === undefined ? undefined : this.#keys.get(customer, key);
-    if (seen !== undefined) return seen;
+    const payload = payloadOf('reserve', feature, estimate);
+    const seen =
+      key === undefined ? undefined : replayOf(this.#keys.get(customer, key), payload, key);
+    if (seen !== undefined) return { decision: seen.decision, reservation: seen.reservation };
 
     if (this.#modeOf(feature) === 'strict') throw strictAsyncOnly(feature);
     this.#assertOpen();
@@ -280,7 +306,7 @@ class Runtime implements Tollgate {
     if (result.reservation !== null && key !== undefined) {
       this.#reservationKeys.set(result.reservation, key);
     }
-    if (key !== undefined) this.#keys.set(customer, key, result);
+    if (key !== undefined) this.#keys.set(customer, key, { ...result, payload });
     return result;
   }
 

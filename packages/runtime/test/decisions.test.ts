@@ -92,6 +92,27 @@ describe.each(evaluatorKinds)('runtime decisions (%s evaluator)', (evaluator) =>
     expect(stub.accepted.map((event) => event.key)).toEqual(['req-1']);
   });
 
+  it('refuses a key reused with another quantity or feature, deciding nothing', async () => {
+    const { tollgate, stub } = harness;
+    tollgate.consume('cus_free', 'api_calls', 1, { idempotencyKey: 'req-2' });
+    const reuses = [
+      () => tollgate.consume('cus_free', 'api_calls', 2, { idempotencyKey: 'req-2' }),
+      () => tollgate.consume('cus_free', 'image_generate', 1, { idempotencyKey: 'req-2' }),
+      () => tollgate.reserve('cus_free', 'api_calls', 1, { idempotencyKey: 'req-2' }),
+    ];
+    for (const reuse of reuses) {
+      expect(reuse).toThrow(
+        expect.objectContaining({
+          code: 'TOLLGATE_ERR_IDEMPOTENCY_MISMATCH',
+          field: 'idempotencyKey',
+        }),
+      );
+    }
+    expect(tollgate.check('cus_free', 'api_calls').remaining).toBe(2);
+    await tollgate.flush();
+    expect(stub.accepted.map((event) => event.key)).toEqual(['req-2']);
+  });
+
   it('keys usage events it made up as <runtimeId>:<seq>, stamped at the decision', async () => {
     const { tollgate, stub, clock } = harness;
     tollgate.consume('cus_pro', 'api_calls');
