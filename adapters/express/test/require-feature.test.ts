@@ -281,7 +281,7 @@ describe('requireFeature', () => {
     expect(creditsLeft()).toBe(80);
   });
 
-  it('refuses an Idempotency-Key reused with another quantity with 422, charging nothing', async () => {
+  it('refuses an Idempotency-Key reused with another quantity: 422, nothing charged', async () => {
     const headers = { 'idempotency-key': 'req-43' };
     await call('POST', '/images', { body: { count: 1 }, headers });
     await settlements.reach(1);

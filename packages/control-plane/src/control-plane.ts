@@ -88,6 +88,15 @@ export async function createControlPlane(options: ControlPlaneOptions): Promise<
       { field: 'idempotencyRetentionMs' },
     );
   }
+  const heartbeatMs = options.streamHeartbeatIntervalMs ?? 10_000;
+  if (!Number.isSafeInteger(heartbeatMs) || heartbeatMs < 100) {
+    // A heartbeat is a message to every open stream; a few per second is already plenty.
+    throw new TollgateError(
+      'TOLLGATE_ERR_VALIDATION',
+      'streamHeartbeatIntervalMs: expected a whole number of at least 100 ms',
+      { field: 'streamHeartbeatIntervalMs' },
+    );
+  }
   const store = await openStore(options, clock());
   try {
     const environments = [...new Set(options.keys.map((key) => key.environment ?? 'test'))];
@@ -117,11 +126,7 @@ export async function createControlPlane(options: ControlPlaneOptions): Promise<
   registerErrorHandling(app);
   registerAuthentication(app, options.keys);
   const snapshots = new SnapshotService(options.catalog, store, clock);
-  const hub = new SnapshotStreamHub(
-    snapshots,
-    options.streamCheckIntervalMs ?? 5000,
-    options.streamHeartbeatIntervalMs ?? 10_000,
-  );
+  const hub = new SnapshotStreamHub(snapshots, options.streamCheckIntervalMs ?? 5000, heartbeatMs);
   const leases = createLeaseService(options.catalog, store, options.leases ?? {});
   const usageTime = { ...defaultUsageTimePolicy, ...options.usageTime };
   const routeContext: RouteContext = {

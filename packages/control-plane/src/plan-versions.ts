@@ -44,3 +44,22 @@ export function findPlanVersion(
   }
   return found;
 }
+
+/**
+ * Refuses a quantity whose per-unit recurring grants (credits per seat) would pass 2^53 − 1
+ * in amount or cost basis: caught here, naming `quantity`, instead of failing every read
+ * of the customer at the next period start.
+ */
+export function assertQuantityFits(version: PlanVersionDefinition, quantity: number): void {
+  for (const grant of version.recurringGrants) {
+    if (!grant.perUnit) continue;
+    const amount = grant.amount * quantity;
+    const costBasis = grant.costBasis * quantity;
+    if (!Number.isSafeInteger(amount) || !Number.isSafeInteger(costBasis)) {
+      throw validationError(
+        'quantity',
+        `${quantity} units × ${grant.amount} ${grant.currency} a period exceed 2^53 - 1`,
+      );
+    }
+  }
+}

@@ -51,6 +51,28 @@ export function entitlementsSuite(kind: StoreKind): void {
     });
     afterAll(() => harness.close());
 
+    it('refuses a team quantity whose credits per seat would pass 2^53 - 1', async () => {
+      await harness.call('POST', '/v1/customers', { id: 'hoard' });
+      const huge = 3_100_000_000_000;
+      const created = await harness.call('POST', '/v1/customers/hoard/subscriptions', {
+        plan: 'team',
+        quantity: huge,
+      });
+      expect(created.status).toBe(400);
+      expect(created.body).toMatchObject({ code: 'TOLLGATE_ERR_VALIDATION', field: 'quantity' });
+      expect((await harness.call('GET', '/v1/customers/hoard/balances')).body).toMatchObject({
+        balances: [{ currency: 'ai_credits', balance: 0, grants: [] }],
+      });
+      await harness.call('POST', '/v1/customers/hoard/subscriptions', { plan: 'team' });
+      const changed = await harness.call('POST', '/v1/customers/hoard/subscription/change', {
+        quantity: huge,
+      });
+      expect(changed.status).toBe(400);
+      expect(changed.body).toMatchObject({ field: 'quantity' });
+      const seats = await explain('hoard', 'seats');
+      expect(seats.body).toMatchObject({ limit: 1 });
+    });
+
     it('keeps acme on pro v1 (50 projects) and gives bolt v2 (unlimited) (steps 1–3)', async () => {
       const acmePdf = await explain('acme', 'export_pdf');
       expect(acmePdf.body).toMatchObject({ access: true, plan: { plan: 'pro', version: 1 } });

@@ -43,6 +43,8 @@ export interface HarnessOptions {
   databaseUrl?: string;
   /** Passed to `createControlPlane`; its 30-day default when absent. */
   idempotencyRetentionMs?: number;
+  /** Passed to `createControlPlane`; its 10-second default when absent. */
+  streamHeartbeatIntervalMs?: number;
 }
 
 /** A control plane on a real SQLite file in a temp directory, listening on 127.0.0.1:0. */
@@ -59,6 +61,9 @@ export async function startHarness(start: string, options: HarnessOptions = {}):
     ...(options.idempotencyRetentionMs === undefined
       ? {}
       : { idempotencyRetentionMs: options.idempotencyRetentionMs }),
+    ...(options.streamHeartbeatIntervalMs === undefined
+      ? {}
+      : { streamHeartbeatIntervalMs: options.streamHeartbeatIntervalMs }),
     logger: false,
     keys: [
       { key: adminKey, role: 'admin' },

@@ -18,6 +18,29 @@ export function ledgerAdjustmentsSuite(kind: StoreKind): void {
         ...body,
       });
 
+    it('refuses an adjustment or a scheduled grant past 2^53 - 1 naming amount', async () => {
+      await customerWith(harness, 'near-max', { amount: 95 });
+      const before = await ledgerOf(harness, 'near-max');
+      const adjusted = await adjust('near-max', {
+        amount: Number.MAX_SAFE_INTEGER,
+        reason: 'too much',
+        idempotency_key: 'max-1',
+      });
+      expect(adjusted.status).toBe(400);
+      expect(adjusted.body).toMatchObject({ code: 'TOLLGATE_ERR_VALIDATION', field: 'amount' });
+      const scheduled = await harness.call('POST', '/v1/customers/near-max/grants', {
+        currency: 'credits',
+        category: 'paid',
+        amount: Number.MAX_SAFE_INTEGER,
+        effective_at: '2026-08-01T00:00:00Z',
+        idempotency_key: 'max-2',
+      });
+      expect(scheduled.status).toBe(400);
+      expect(scheduled.body).toMatchObject({ code: 'TOLLGATE_ERR_VALIDATION', field: 'amount' });
+      expect(await ledgerOf(harness, 'near-max')).toEqual(before);
+      expect((await balanceOf(harness, 'near-max', 'credits')).balance).toBe(95);
+    });
+
     it('adds 25 as a grant, takes 30 back in burn order, and never goes below zero', async () => {
       const seed = await customerWith(harness, 'adjusted', { amount: 10 });
       const added = await adjust('adjusted', {

@@ -50,7 +50,7 @@ export async function startLedgerHarness(
   kind: StoreKind,
   start: string,
   catalog = ledgerCatalog,
-  options: { idempotencyRetentionMs?: number } = {},
+  options: { idempotencyRetentionMs?: number; streamHeartbeatIntervalMs?: number } = {},
 ): Promise<LedgerHarness> {
   if (kind === 'sqlite') {
     const harness = await startHarness(start, { catalog, ...options });

@@ -78,6 +78,19 @@ export function ledgerInputSuite(kind: StoreKind): void {
       expect((await balanceOf(harness, 'aging', 'credits')).balance).toBe(2);
     });
 
+    it('refuses a stream heartbeat under 100 ms, naming the option', async () => {
+      for (const streamHeartbeatIntervalMs of [0, 99, 1.5]) {
+        await expect(
+          startLedgerHarness(kind, '2026-07-01T00:00:00Z', ledgerCatalog, {
+            streamHeartbeatIntervalMs,
+          }),
+        ).rejects.toMatchObject({
+          code: 'TOLLGATE_ERR_VALIDATION',
+          field: 'streamHeartbeatIntervalMs',
+        });
+      }
+    });
+
     it('refuses a key retention under 30 days; one of 40 keeps a key through day 35', async () => {
       const start = '2026-07-01T00:00:00Z';
       await expect(

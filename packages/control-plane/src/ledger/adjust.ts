@@ -1,4 +1,5 @@
 import type { CurrencyDefinition } from '@tollgate/catalog';
+import { validationError } from '@tollgate/core';
 import type { GrantRow, StoreTransaction } from '../store/store.js';
 import { defaultBurnOrder, sortByBurnOrder } from './burn-order.js';
 import { assertWithinLimit, insufficient, overageRoom, planDraws } from './debit.js';
@@ -79,6 +80,10 @@ async function addCredits(
   context: EntryContext,
 ): Promise<AdjustmentResult> {
   const { customerId, currency, amount } = request;
+  const balanceBefore = await tx.getBalance(customerId, currency.key);
+  if (!Number.isSafeInteger(balanceBefore + amount)) {
+    throw validationError('amount', 'the balance would exceed 2^53 - 1');
+  }
   const inserted = await tx.insertGrant({
     customerId,
     currency: currency.key,

@@ -48,6 +48,12 @@ export async function grantCredits(
  */
 export async function scheduleGrant(tx: StoreTransaction, grant: NewGrant): Promise<GrantRow> {
   assertAmount(grant.amount, 'a grant');
+  // Checked now as for an immediate grant; grants that arrive before the effective
+  // instant can still leave no room for it (see the README's limitations).
+  const balanceNow = await tx.getBalance(grant.customerId, grant.currency);
+  if (!Number.isSafeInteger(balanceNow + grant.amount)) {
+    throw validationError('amount', 'the balance would exceed 2^53 - 1');
+  }
   if (!grant.sourceKey.startsWith('scheduled:')) throw ledgerInternal(`${grant.sourceKey}`);
   return tx.insertGrant({ ...grant, remaining: 0, expired: false, voidedAtMs: null });
 }

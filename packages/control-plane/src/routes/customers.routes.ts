@@ -7,7 +7,7 @@ import {
 } from '@tollgate/core';
 import { isTimeZone, periodAt } from '@tollgate/catalog';
 import { rolloverCustomer } from '../ledger/rollover.js';
-import { pickPlanVersion } from '../plan-versions.js';
+import { assertQuantityFits, pickPlanVersion } from '../plan-versions.js';
 import { formatInstant, readBody, readIdentifier, readOptionalIdentifier } from '../http/body.js';
 import type { RouteContext } from './route-context.js';
 import { loadCustomer } from './route-context.js';
@@ -54,6 +54,7 @@ export function registerCustomerRoutes(app: FastifyInstance, context: RouteConte
         body.quantity === undefined ? 1 : parsePositiveQuantity(body.quantity, 'quantity');
       const nowMs = context.clock();
       const pinned = pickPlanVersion(context.catalog, plan, version, nowMs);
+      assertQuantityFits(pinned, quantity);
 
       const subscription = await context.store.transaction(
         request.principal.environment,

@@ -6,7 +6,7 @@ import {
   validationError,
 } from '@tollgate/core';
 import { periodAt } from '@tollgate/catalog';
-import { findPlanVersion, pickPlanVersion } from '../plan-versions.js';
+import { assertQuantityFits, findPlanVersion, pickPlanVersion } from '../plan-versions.js';
 import type { LifecycleRow } from '../store/account-store.js';
 import type { StoreTransaction, SubscriptionRow } from '../store/store.js';
 import { formatInstant, readBody, readChoice } from '../http/body.js';
@@ -87,6 +87,7 @@ async function changePlan(context: RouteContext, request: CustomerRequest) {
       body.quantity === undefined
         ? subscription.quantity
         : parsePositiveQuantity(body.quantity, 'quantity');
+    assertQuantityFits(pinned, quantity);
     // The rollover in `currentSubscription` granted the periods so far under the old plan;
     // the new plan's grants start from the period in progress, at the change.
     await tx.accounts.changeSubscription(
