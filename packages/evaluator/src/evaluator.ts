@@ -8,6 +8,12 @@ export interface LoadInStepsOptions {
    * decide from it: the place to record again what the new snapshot does not include.
    */
   onActivated?: () => void;
+  /**
+   * The CRC32 the caller already computed over these same bytes (`checksumInSlices`),
+   * so that a host which verified them first does not compute it twice. It is still
+   * compared with the header's checksum, and every other check still runs.
+   */
+  checksum?: number;
 }
 
 /**

@@ -201,7 +201,8 @@ export class WasmEvaluator implements HandleEvaluator {
     const slicer = new Slicer(options.sliceMs ?? 1, () => {
       if (generation !== this.#loadGeneration) throw superseded();
     });
-    const header = verifySnapshot(bytes, await checksumInSlices(bytes, slicer.pause));
+    const checksum = options.checksum ?? (await checksumInSlices(bytes, slicer.pause));
+    const header = verifySnapshot(bytes, checksum);
     const catalog = this.#decodeHost(bytes, header);
     await slicer.pause();
     const stagedAt = this.#stage(bytes, header);

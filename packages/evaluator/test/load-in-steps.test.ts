@@ -114,6 +114,19 @@ describe('Wasm evaluator loadInSteps', () => {
     expect(evaluator.check('cus_19999', F.calls, 1, T0).reasonName).toBe('allowed');
   });
 
+  it('reuses a checksum the caller computed, and refuses one that does not match', async () => {
+    const evaluator = await createWasmEvaluator();
+    evaluator.load(manyCustomers(1, 10));
+    const bytes = manyCustomers(2, 10);
+    const { checksum } = verifySnapshot(bytes);
+    expect(await codeOf(evaluator.loadInSteps(bytes, { checksum: checksum ^ 1 }))).toBe(
+      'TOLLGATE_ERR_SNAPSHOT_CORRUPT',
+    );
+    expect(evaluator.snapshotVersion).toBe(1);
+    await evaluator.loadInSteps(bytes, { checksum });
+    expect(evaluator.snapshotVersion).toBe(2);
+  });
+
   it('gives up a sliced load that a later load overtakes', async () => {
     const evaluator = await createWasmEvaluator();
     evaluator.load(manyCustomers(1, 10));

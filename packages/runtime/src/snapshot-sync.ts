@@ -141,6 +141,7 @@ export class SnapshotSync {
     const base = this.#keepsBase(header) ? decodeSnapshot(bytes) : null;
     try {
       await evaluator.loadInSteps(bytes, {
+        checksum: header.checksum,
         onActivated: () => {
           this.#featureByKey = terms;
           this.earliestChangeAtMs = earliestChangeAtMs;
@@ -206,6 +207,7 @@ export class SnapshotSync {
   async #verifyInSlices(bytes: Uint8Array): Promise<SnapshotHeader> {
     const checksum = await checksumInSlices(bytes, () => nextTurn());
     try {
+      // The header's checksum now equals the one computed: the load reuses it.
       return verifySnapshot(bytes, checksum);
     } catch (cause) {
       throw this.#refused(cause, null);
