@@ -11,6 +11,12 @@
 // tg_customer_handle(length) for a handle (−1 when unknown; valid until the next load),
 // then tg_decide(op, handle, feature, quantity, nowMs), which returns the reason and
 // leaves the figures in tg_result_buffer().
+//
+// Threads: the shared build imports its memory, so several instances, one per thread,
+// can serve one snapshot. The owner instance loads; another calls tg_attach(slot) first,
+// for scratch buffers of its own. The host holds the lock word of tg_control_block()
+// around every call; each export that reads the snapshot first adopts the one activated
+// last (S.follow).
 
 import * as M from './memory';
 import * as S from './snapshot';
@@ -20,7 +26,7 @@ import { findCustomer } from './lookup';
 import { ID_BYTES_MAX, FORMAT_VERSION } from './layout';
 
 /** Bumped whenever an export's meaning or a buffer layout changes. */
-const ABI_VERSION: u32 = 2;
+const ABI_VERSION: u32 = 3;
 
 export function tg_abi_version(): u32 {
   return ABI_VERSION;
@@ -36,6 +42,27 @@ export function tg_id_bytes_max(): u32 {
 
 export function tg_batch_capacity(): u32 {
   return M.BATCH_CAPACITY;
+}
+
+/** Scratch slots, so threads that may attach: 1 in the plain build. */
+export function tg_thread_slots(): u32 {
+  return M.THREAD_SLOTS;
+}
+
+/** Where the control block starts: the host's lock word is its first i32. */
+export function tg_control_block(): usize {
+  return M.controlBlock;
+}
+
+/** Uses scratch slot `slot` from now on; 0 when done, 1 when there is no such slot. */
+export function tg_attach(slot: u32): i32 {
+  return M.useSlot(slot) ? 0 : 1;
+}
+
+/** The activation this instance serves; it moves by one at every snapshot activated. */
+export function tg_generation(): u32 {
+  S.follow();
+  return S.generation();
 }
 
 export function tg_id_buffer(): usize {
@@ -73,43 +100,53 @@ export function tg_activate(): i32 {
 }
 
 export function tg_snapshot_version(): f64 {
+  S.follow();
   return <f64>S.snapshotVersion;
 }
 
 export function tg_created_at_ms(): f64 {
+  S.follow();
   return <f64>S.createdAtMs;
 }
 
 export function tg_usage_watermark(): f64 {
+  S.follow();
   return <f64>S.usageWatermark;
 }
 
 export function tg_customer_count(): u32 {
+  S.follow();
   return S.customerCount;
 }
 
 export function tg_customer_handle(idLength: u32): i32 {
+  S.follow();
   return findCustomer(M.idBuffer, idLength);
 }
 
 export function tg_decide(op: i32, handle: i32, feature: i32, quantity: f64, nowMs: f64): i32 {
+  S.follow();
   return decide(op, handle, feature, quantity, nowMs);
 }
 
 export function tg_release(handle: i32, feature: i32, quantity: f64, nowMs: f64): void {
+  S.follow();
   release(handle, feature, quantity, nowMs);
 }
 
 export function tg_settle(handle: i32, feature: i32, held: f64, actual: f64, nowMs: f64): f64 {
+  S.follow();
   return settle(handle, feature, held, actual, nowMs);
 }
 
 export function tg_record(handle: i32, feature: i32, quantity: f64, nowMs: f64): void {
+  S.follow();
   record(handle, feature, quantity, nowMs);
 }
 
 /** Checks `count` requests from the batch buffers and writes one reason byte each. */
 export function tg_check_batch(count: u32, nowMs: f64): void {
+  S.follow();
   const n = count < M.BATCH_CAPACITY ? count : M.BATCH_CAPACITY;
   for (let index: u32 = 0; index < n; index++) {
     const handle = load<i32>(M.batchHandles + ((<usize>index) << 2));

@@ -144,6 +144,44 @@ export function activate(): i32 {
   const accounts = M.stagingAccounts();
   M.activateStaging();
   phase = PHASE_HEADER;
+  adopt(base, accounts);
+  // Other instances over a shared memory follow through the control block: the pointers
+  // first, then the generation they compare, so a new generation always has its pointers.
+  store<u32>(M.controlBlock, <u32>base, M.CB_BASE);
+  store<u32>(M.controlBlock, <u32>accounts, M.CB_ACCOUNTS);
+  seenGeneration = load<u32>(M.controlBlock, M.CB_GENERATION) + 1;
+  if (ASC_FEATURE_THREADS) {
+    atomic.store<u32>(M.controlBlock + M.CB_GENERATION, seenGeneration);
+  } else {
+    store<u32>(M.controlBlock, seenGeneration, M.CB_GENERATION);
+  }
+  return R.LOAD_OK;
+}
+
+// The control block's generation this instance last adopted; 0 before any snapshot.
+let seenGeneration: u32 = 0;
+
+/**
+ * In the shared build, adopts the snapshot another instance activated since this one
+ * last looked. Every export that reads the active snapshot calls it first; in the plain
+ * build it compiles to nothing.
+ */
+export function follow(): void {
+  if (!ASC_FEATURE_THREADS) return;
+  const generation = atomic.load<u32>(M.controlBlock + M.CB_GENERATION);
+  if (generation == seenGeneration) return;
+  seenGeneration = generation;
+  const base = <usize>load<u32>(M.controlBlock, M.CB_BASE);
+  adopt(base, <usize>load<u32>(M.controlBlock, M.CB_ACCOUNTS));
+}
+
+/** The generation this instance serves: it moves by one at every activation. */
+export function generation(): u32 {
+  return seenGeneration;
+}
+
+/** Reads the active snapshot's values and section pointers from its checked header. */
+function adopt(base: usize, accounts: usize): void {
   snapshotBase = base;
   snapshotVersion = load<i64>(base, L.H_SNAPSHOT_VERSION);
   createdAtMs = load<i64>(base, L.H_CREATED_AT_MS);
@@ -160,7 +198,6 @@ export function activate(): i32 {
   entitlementAccountsAt = accounts;
   balanceAccountsAt =
     entitlementAccountsAt + <usize>customerCount * featureCount * L.ENTITLEMENT_ACCOUNT_SIZE;
-  return R.LOAD_OK;
 }
 
 function align8(offset: u64): u64 {

@@ -62,6 +62,14 @@ export const errorCatalog = {
     status: 500,
     title: 'A strict-mode feature must be consumed with consumeAsync',
   },
+  TOLLGATE_ERR_THREAD_ATTACH: {
+    status: 500,
+    title: 'The shared evaluator could not be attached to this thread',
+  },
+  TOLLGATE_ERR_THREAD_OWNER_ONLY: {
+    status: 500,
+    title: 'Only the thread that owns the shared evaluator may do that',
+  },
   TOLLGATE_ERR_SNAPSHOT_STREAM: { status: 502, title: 'The snapshot stream sent garbage' },
   TOLLGATE_ERR_CONTROL_PLANE: { status: 502, title: 'The control plane did not answer' },
   TOLLGATE_ERR_NOT_STARTED: { status: 503, title: 'The runtime has no snapshot yet' },

@@ -2,7 +2,7 @@ import { TollgateError } from '@tollgate/core';
 import { ID_BYTES_MAX, SNAPSHOT_FORMAT_VERSION } from '@tollgate/snapshot';
 
 /** The ABI this host speaks; `assembly/src/index.ts` exports the same number. */
-export const ABI_VERSION = 2;
+export const ABI_VERSION = 3;
 
 /** The exports of the evaluator module, as `assembly/src/index.ts` declares them. */
 export interface EvaluatorExports {
@@ -12,6 +12,10 @@ export interface EvaluatorExports {
   tg_format_version(): number;
   tg_id_bytes_max(): number;
   tg_batch_capacity(): number;
+  tg_thread_slots(): number;
+  tg_control_block(): number;
+  tg_attach(slot: number): number;
+  tg_generation(): number;
   tg_id_buffer(): number;
   tg_result_buffer(): number;
   tg_batch_buffer(part: number): number;
@@ -36,6 +40,10 @@ const requiredFunctions = [
   'tg_format_version',
   'tg_id_bytes_max',
   'tg_batch_capacity',
+  'tg_thread_slots',
+  'tg_control_block',
+  'tg_attach',
+  'tg_generation',
   'tg_id_buffer',
   'tg_result_buffer',
   'tg_batch_buffer',

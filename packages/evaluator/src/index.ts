@@ -17,8 +17,12 @@ export type { Evaluator, LoadInStepsOptions } from './evaluator.js';
 /** The handle-based fast path both evaluators offer. */
 export type { HandleEvaluator } from './handles.js';
 /** The Wasm evaluator, its factory and options. */
-export { createWasmEvaluator, WasmEvaluator } from './wasm.js';
-export type { WasmEvaluatorOptions } from './wasm.js';
+export { createWasmEvaluator } from './create.js';
+export { WasmEvaluator } from './wasm.js';
+export type { WasmEvaluatorOptions } from './create.js';
+/** The Wasm evaluator over a memory shared by worker threads. */
+export { SharedWasmEvaluator, attachWasmEvaluator } from './shared.js';
+export type { SharedEvaluatorHandle } from './shared.js';
 /** The TypeScript reference evaluator over a decoded snapshot. */
 export { ReferenceEvaluator } from './reference.js';
 /** The host's ABI version and its check, which throws `TOLLGATE_ERR_ABI_MISMATCH`. */

@@ -1,8 +1,6 @@
 import { closeSync, fstatSync, openSync, readSync } from 'node:fs';
-import { readFile } from 'node:fs/promises';
 import { TollgateError } from '@tollgate/core';
 import type { Decision, Reason } from '@tollgate/core';
-import { debugWasmPath, releaseWasmPath } from '@tollgate/assembly';
 import {
   CUSTOMER_RECORD_SIZE,
   HEADER_SIZE,
@@ -20,13 +18,6 @@ import type { LoadInStepsOptions } from './evaluator.js';
 import type { HandleEvaluator } from './handles.js';
 import { Slicer } from './slices.js';
 
-export interface WasmEvaluatorOptions {
-  /** Use the debug build: assertions on, slower. Default false. */
-  debug?: boolean;
-  /** Load the module from this file instead of the `@tollgate/assembly` build. */
-  wasmPath?: string;
-}
-
 const encoder = new TextEncoder();
 
 /** What the host keeps of a snapshot beside the module. */
@@ -39,39 +30,25 @@ interface HostCatalog {
 const COPY_BYTES_PER_STEP = 1 << 18;
 const CHECK_ROWS_PER_STEP = 2048;
 
-/** Compiled modules by path: compiling once lets many evaluators start cheaply. */
-const modules = new Map<string, Promise<WebAssembly.Module>>();
-
 /**
- * Compiles (once per path) and instantiates the Wasm evaluator. Throws
- * `TOLLGATE_ERR_ABI_MISMATCH` when the module is not the one this host was built for.
- *
- * @example
- * ```ts
- * const evaluator = await createWasmEvaluator();
- * evaluator.load(snapshotBytes);
- * const decision = evaluator.check('cus_1', evaluator.featureIndex('seats'), 1, Date.now());
- * ```
+ * Instantiates the module, over `memory` when it imports one (the shared build). An
+ * assertion the module fails becomes `TOLLGATE_ERR_INTERNAL` with its place as detail.
  */
-export async function createWasmEvaluator(
-  options: WasmEvaluatorOptions = {},
-): Promise<WasmEvaluator> {
-  const path = options.wasmPath ?? (options.debug === true ? debugWasmPath : releaseWasmPath);
-  let module = modules.get(path);
-  if (module === undefined) {
-    module = readFile(path).then((bytes) => WebAssembly.compile(bytes));
-    modules.set(path, module);
-  }
-  const memory: { current?: WebAssembly.Memory } = {};
+export async function instantiate(
+  module: WebAssembly.Module,
+  memory?: WebAssembly.Memory,
+): Promise<WebAssembly.Exports> {
+  const view: { current?: WebAssembly.Memory } = { current: memory };
   const abort = (messageAt: number, fileAt: number, line: number, column: number): never => {
-    const where = `${readString(memory.current, fileAt)}:${line}:${column}`;
+    const where = `${readString(view.current, fileAt)}:${line}:${column}`;
     throw new TollgateError('TOLLGATE_ERR_INTERNAL', 'the evaluator failed an assertion', {
-      detail: `${readString(memory.current, messageAt)} at ${where}`,
+      detail: `${readString(view.current, messageAt)} at ${where}`,
     });
   };
-  const instance = await WebAssembly.instantiate(await module, { env: { abort } });
-  memory.current = instance.exports['memory'] as WebAssembly.Memory;
-  return new WasmEvaluator(instance.exports);
+  const env: WebAssembly.ModuleImports = memory === undefined ? { abort } : { abort, memory };
+  const instance = await WebAssembly.instantiate(module, { env });
+  view.current = instance.exports['memory'] as WebAssembly.Memory;
+  return instance.exports;
 }
 
 /**
@@ -98,10 +75,19 @@ export class WasmEvaluator implements HandleEvaluator {
   /** Bumped by every load, so that a sliced load overtaken by another one gives up. */
   #loadGeneration = 0;
 
-  /** Checks the ABI of `exports` first; prefer `createWasmEvaluator`. */
-  constructor(exports: WebAssembly.Exports) {
+  /**
+   * Checks the ABI of `exports` first; prefer `createWasmEvaluator`. `slot` is the scratch
+   * slot of this instance over a shared memory (0 otherwise).
+   */
+  constructor(exports: WebAssembly.Exports, slot = 0) {
     this.#exports = assertEvaluatorAbi(exports);
-    this.#exports._start?.();
+    // Start sets the buffer addresses, so a started module has a non-zero id buffer.
+    if (this.#exports.tg_id_buffer() === 0) this.#exports._start?.();
+    if (slot !== 0 && this.#exports.tg_attach(slot) !== 0) {
+      throw new TollgateError('TOLLGATE_ERR_THREAD_ATTACH', 'no such scratch slot', {
+        detail: `slot ${slot} of ${this.#exports.tg_thread_slots()}`,
+      });
+    }
     this.#idBufferAt = this.#exports.tg_id_buffer();
     this.#resultAt = this.#exports.tg_result_buffer();
     this.#batchCapacity = this.#exports.tg_batch_capacity();
@@ -218,10 +204,20 @@ export class WasmEvaluator implements HandleEvaluator {
       status = this.#exports.tg_load_step(CHECK_ROWS_PER_STEP);
     }
     if (status !== LOAD_OK) throw loadError(status);
-    const activated = this.#exports.tg_activate();
-    if (activated !== LOAD_OK) throw loadError(activated);
-    this.#adopt(header, catalog, stagedAt);
-    options.onActivated?.();
+    this.critical(() => {
+      const activated = this.#exports.tg_activate();
+      if (activated !== LOAD_OK) throw loadError(activated);
+      this.#adopt(header, catalog, stagedAt);
+      options.onActivated?.();
+    });
+  }
+
+  /**
+   * Runs the swap of a sliced load and its `onActivated` as one step. Here that is a plain
+   * call; the shared evaluator holds its lock, so no other thread decides in between.
+   */
+  protected critical<T>(work: () => T): T {
+    return work();
   }
 
   /** What the host keeps of a snapshot beside the module: feature keys and seat holders. */
@@ -255,6 +251,23 @@ export class WasmEvaluator implements HandleEvaluator {
     this.#seatHolders = catalog.seats;
     this.#customersAt = stagedAt + header.sections.customers;
     this.#snapshotVersion = this.#exports.tg_snapshot_version();
+  }
+
+  /**
+   * Adopts the snapshot another instance over the same shared memory activated: reads its
+   * place from the control block and its host catalog from the bytes in place. The owner
+   * verified them before activating, so the header's checksum is taken as computed.
+   */
+  protected adoptActive(): void {
+    this.#refreshViews();
+    const control = new DataView(this.#bytes.buffer, this.#exports.tg_control_block(), 16);
+    const base = control.getUint32(8, true);
+    if (base === 0) return;
+    const head = new DataView(this.#bytes.buffer, base, HEADER_SIZE);
+    const length = head.getUint32(Header.totalLength, true);
+    const bytes = this.#bytes.subarray(base, base + length);
+    const header = verifySnapshot(bytes, head.getUint32(Header.checksum, true));
+    this.#adopt(header, this.#decodeHost(bytes, header), base);
   }
 
   holdsSeat(customerId: string, userId: string): boolean {
