@@ -156,7 +156,7 @@ describe('SharedWasmEvaluator', () => {
     });
   });
 
-  it('serves a worker the snapshot the owner activated last, with its features and seats', async () => {
+  it('serves a worker the snapshot the owner activated last, its features and seats', async () => {
     const evaluator = await loadedEvaluator();
     const [worker] = await startThreads(evaluator, 1);
     expect((await worker!.ask('snapshot')).value).toEqual({
