@@ -17,8 +17,8 @@ afterAll(async () => {
   rmSync(directory, { recursive: true, force: true });
 });
 
-// Workers do not share one snapshot yet (see the runtime README, Threads): each holds its
-// own runtime. Lease mode is what keeps a limit shared by several workers exact.
+// Each worker here holds a runtime of its own, as separate processes would (threads that
+// share one runtime are tested in runtime-threads.e2e.test.ts): leases keep it exact.
 describe('leases across worker threads', () => {
   it('allows exactly 1,000 of 1,000 credits to 4 workers of one process', async () => {
     const plane = await startControlPlane({ TG_DATABASE: join(directory, 'tollgate.sqlite') });

@@ -33,6 +33,11 @@ const budgets: Record<SuiteName, { full: number; quick: number; run: () => Promi
     quick: 15,
     run: async () => (await import('./suites/freshness.js')).runFreshness,
   },
+  threads: {
+    full: 30,
+    quick: 15,
+    run: async () => (await import('./suites/threads.js')).runThreads,
+  },
 };
 
 async function main(): Promise<void> {

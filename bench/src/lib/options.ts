@@ -17,6 +17,7 @@ export const suiteNames = [
   'ledger',
   'peers',
   'freshness',
+  'threads',
 ] as const;
 
 export type SuiteName = (typeof suiteNames)[number];

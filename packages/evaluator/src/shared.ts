@@ -94,6 +94,18 @@ export class SharedWasmEvaluator extends WasmEvaluator {
     return this.slot === 0;
   }
 
+  /**
+   * The activation this thread's instance serves: it moves by one with every snapshot the
+   * owner activates. In a worker it is read inside `exclusive`, where it is current.
+   */
+  get generation(): number {
+    return this.owner ? Atomics.load(this.#words, GENERATION) : this.#generation;
+  }
+
+  override get features() {
+    return this.exclusive(() => super.features);
+  }
+
   /** What a worker passes to `attachWasmEvaluator`. */
   share(): SharedEvaluatorHandle {
     return { module: this.#handle.module, memory: this.#handle.memory };

@@ -68,6 +68,7 @@ export class WasmEvaluator implements HandleEvaluator {
   #resultInts = new Int32Array(0);
   #resultFloats = new Float64Array(0);
   #featureIndexByKey = new Map<string, number>();
+  #features: SnapshotCatalog['features'] = [];
   #seatHolders = new Map<string, Set<string>>();
   /** Where the active snapshot's customer records start in linear memory; 0 before. */
   #customersAt = 0;
@@ -248,6 +249,7 @@ export class WasmEvaluator implements HandleEvaluator {
     this.#featureIndexByKey = new Map(
       catalog.features.map((feature, index) => [feature.key, index]),
     );
+    this.#features = catalog.features;
     this.#seatHolders = catalog.seats;
     this.#customersAt = stagedAt + header.sections.customers;
     this.#snapshotVersion = this.#exports.tg_snapshot_version();
@@ -280,6 +282,11 @@ export class WasmEvaluator implements HandleEvaluator {
     // The record was verified at load (a safe integer), so the i64 converts exactly.
     const view = new DataView(this.#exports.memory.buffer);
     return Number(view.getBigInt64(this.#customersAt + handle * CUSTOMER_RECORD_SIZE + 8, true));
+  }
+
+  /** The loaded snapshot's features in index order: key, kind, cost per unit, seat rule. */
+  get features(): SnapshotCatalog['features'] {
+    return this.#features;
   }
 
   featureIndex(key: string): number {

@@ -26,6 +26,7 @@ export const channelNames = {
   holdLost: 'tollgate:reservation:hold-lost',
   entryStale: 'tollgate:snapshot:entry-stale',
   settleShortfall: 'tollgate:reservation:shortfall',
+  workerEnded: 'tollgate:thread:ended',
 } as const;
 
 export type ChannelName = (typeof channelNames)[keyof typeof channelNames];

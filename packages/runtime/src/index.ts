@@ -1,4 +1,7 @@
 export { createTollgate } from './runtime.js';
+export { attachTollgate } from './threads/attach.js';
+export type { AttachOptions } from './threads/attach.js';
+export type { TollgateShare, WorkerSettings } from './threads/protocol.js';
 export type {
   Tollgate,
   CheckOptions,

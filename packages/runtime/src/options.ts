@@ -14,6 +14,12 @@ export interface TollgateOptions {
   apiKey: string;
   /** `wasm` (default), `reference` (the TypeScript evaluator), or an instance to use. */
   evaluator?: 'wasm' | 'reference' | Evaluator;
+  /**
+   * Load the Wasm evaluator over shared memory, so that worker threads can decide from
+   * this runtime's one snapshot and accounting (`share()` and `attachTollgate`). Default
+   * false; it needs `evaluator: 'wasm'`.
+   */
+  threads?: boolean;
   /** The source of decision instants; `systemClock` by default. */
   clock?: Clock;
   batch?: { maxEvents?: number; maxDelayMs?: number };
@@ -92,6 +98,7 @@ export interface FeaturePolicy {
 /** The options with every default applied and every number checked. */
 export interface ResolvedOptions {
   controlPlaneUrl: string;
+  threads: boolean;
   apiKey: string;
   clock: Clock;
   maxEvents: number;
@@ -125,6 +132,7 @@ export function resolveOptions(options: TollgateOptions): ResolvedOptions {
   const maxEvents = count(options.batch?.maxEvents ?? 500, 'batch.maxEvents', 1);
   return {
     controlPlaneUrl: options.controlPlaneUrl,
+    threads: threadsOption(options),
     apiKey: options.apiKey,
     clock: options.clock ?? systemClock,
     maxEvents,
@@ -155,6 +163,16 @@ export function resolveOptions(options: TollgateOptions): ResolvedOptions {
     deltas: options.deltas ?? true,
     deltasMaxCustomers: count(options.deltasMaxCustomers ?? 50_000, 'deltasMaxCustomers', 0),
   };
+}
+
+function threadsOption(options: TollgateOptions): boolean {
+  if (options.threads === undefined || options.threads === false) return false;
+  if (options.threads !== true) throw validationError('threads', 'expected a boolean');
+  const evaluator = options.evaluator ?? 'wasm';
+  if (typeof evaluator === 'string' && evaluator !== 'wasm') {
+    throw validationError('threads', "threads need evaluator: 'wasm'");
+  }
+  return true;
 }
 
 function bufferPolicy(value: unknown): 'refuse' | 'drop_oldest' {

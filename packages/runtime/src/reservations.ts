@@ -73,6 +73,12 @@ class HeldReservation implements Reservation {
   }
 }
 
+/** Hears of holds placed in the evaluator and of reservations that ended. */
+export interface HoldObserver {
+  placed(reservation: Reservation): void;
+  ended(reservation: Reservation): void;
+}
+
 /**
  * The live holds of one runtime. It places, settles and releases them in the evaluator,
  * releases expired ones, and places every live hold again after a snapshot is loaded
@@ -87,16 +93,22 @@ export class ReservationBook {
   #seq = 0;
 
   readonly #onExpired: (reservation: Reservation) => void;
+  readonly #observer: HoldObserver | undefined;
 
-  /** `onExpired` hears of each hold released by its TTL. */
+  /**
+   * `onExpired` hears of each hold released by its TTL; `observer`, of every hold placed
+   * in the evaluator and of every reservation that ended.
+   */
   constructor(
     evaluator: Evaluator,
     runtimeId: string,
     onExpired: (reservation: Reservation) => void = () => undefined,
+    observer?: HoldObserver,
   ) {
     this.#evaluator = evaluator;
     this.#runtimeId = runtimeId;
     this.#onExpired = onExpired;
+    this.#observer = observer;
   }
 
   get liveCount(): number {
@@ -115,6 +127,7 @@ export class ReservationBook {
     const decision = this.#evaluator.hold(customer, index, quantity, nowMs);
     if (!decision.allowed) return { decision, reservation: null };
     const reservation = this.#place(customer, feature, quantity, nowMs, expiresAtMs);
+    this.#observer?.placed(reservation);
     return { decision, reservation };
   }
 
@@ -259,7 +272,20 @@ export class ReservationBook {
     }
   }
 
+  /**
+   * Notes that the hold of reservation `id` was not placed again in a newly loaded
+   * snapshot (by the thread that loaded it): it holds nothing from now on.
+   */
+  lose(id: string): void {
+    const record = this.#live.find((live) => live.reservation.id === id);
+    if (record === undefined) return;
+    record.heldQuantity = 0;
+    const { customer, feature } = record.reservation;
+    publish(channelNames.holdLost, { runtimeId: this.#runtimeId, id, customer, feature });
+  }
+
   #finish(record: HoldRecord, state: HoldState): void {
+    if (record.liveIndex >= 0) this.#observer?.ended(record.reservation);
     record.state = state;
     record.heldQuantity = 0;
     if (record.liveIndex < 0) return;

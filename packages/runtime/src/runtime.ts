@@ -1,9 +1,10 @@
 // The runtime class: every decision path (local, lease, strict, stale and unknown-customer
 // policies, seats) meets the usage journal, the reservations and the snapshot sync here,
-// through private state they share, which is why the file runs past 500 lines.
-// TODO(#5): move the policy decisions into their own module once threads share a memory.
+// through private state they share, which is why the file runs past 500 lines. A worker
+// thread's runtime is this class too, with a view and a usage sink of its own.
 import { Reason, TollgateError, assertIdentifier, parseQuantity, reasonName } from '@tollgate/core';
 import type { Decision, FeatureKindName } from '@tollgate/core';
+import { SharedWasmEvaluator } from '@tollgate/evaluator';
 import type { Evaluator } from '@tollgate/evaluator';
 import { ControlPlaneClient } from './control-plane-client.js';
 import { channelNames, publish } from './diagnostics.js';
@@ -12,7 +13,7 @@ import { RecentKeyCache } from './idempotency.js';
 import { resolveOptions } from './options.js';
 import type { FallbackPolicy, ResolvedOptions, TollgateOptions } from './options.js';
 import { ReservationBook } from './reservations.js';
-import type { Reservation, ReservationOutcome } from './reservations.js';
+import type { HoldObserver, Reservation, ReservationOutcome } from './reservations.js';
 import type {
   CheckOptions,
   ConsumeOptions,
@@ -21,9 +22,13 @@ import type {
   Tollgate,
 } from './tollgate.js';
 import { SnapshotSync } from './snapshot-sync.js';
-import { UsageBatcher } from './usage-batcher.js';
+import type { SnapshotView } from './snapshot-sync.js';
 import type { UsageStats } from './usage-batcher.js';
-import { CarryLog } from './carry-log.js';
+import { UsageJournal } from './usage-journal.js';
+import type { UsageSink } from './usage-journal.js';
+import { SharedFigures } from './threads/shared-figures.js';
+import { ThreadHub } from './threads/thread-hub.js';
+import type { CallMethod, TollgateShare } from './threads/protocol.js';
 import { immediate, policyDecision } from './fallback.js';
 import { LeaseKeeper } from './lease-keeper.js';
 import { consumeShared } from './shared-decisions.js';
@@ -48,7 +53,7 @@ import { SnapshotStream } from './snapshot-stream.js';
 export async function createTollgate(options: TollgateOptions): Promise<Tollgate> {
   const resolved = resolveOptions(options);
   assertIdentifier(resolved.runtimeId, 'runtimeId');
-  const evaluator = await loadEvaluator(options.evaluator ?? 'wasm');
+  const evaluator = await loadEvaluator(options.evaluator ?? 'wasm', resolved.threads);
   const runtime = new Runtime(resolved, evaluator);
   try {
     await runtime.start();
@@ -84,68 +89,155 @@ function replayOf(seen: KeyedResult | undefined, payload: string, key: string) {
   );
 }
 
-class Runtime implements Tollgate {
+/** The parts of a worker thread's runtime that differ from the main thread's. */
+export interface WorkerParts {
+  view: SnapshotView;
+  usage: UsageSink;
+  holds: HoldObserver;
+  /** Runs `work` under the shared evaluator's lock, having caught up with the main thread. */
+  exclusive: <T>(work: () => T) => T;
+  /** Has the main thread's runtime consume what this thread cannot decide alone. */
+  consumeAsync: (
+    customer: string,
+    feature: string,
+    quantity: number,
+    options: ConsumeOptions,
+  ) => Promise<Decision>;
+}
+
+/** What only the main thread's runtime has: the network, the lease book and the stream. */
+interface MainParts {
+  client: ControlPlaneClient;
+  sync: SnapshotSync;
+  keeper: LeaseKeeper;
+  stream: SnapshotStream;
+  hub: ThreadHub | null;
+  figures: SharedFigures;
+}
+
+export class Runtime implements Tollgate {
   readonly runtimeId: string;
   readonly #options: ResolvedOptions;
   readonly #evaluator: Evaluator;
-  readonly #client: ControlPlaneClient;
-  readonly #batcher: UsageBatcher;
+  readonly #usage: UsageSink;
   readonly #reservations: ReservationBook;
-  readonly #sync: SnapshotSync;
+  readonly #view: SnapshotView;
+  readonly #main: MainParts | null;
+  readonly #worker: WorkerParts | null;
   readonly #keys: RecentKeyCache<KeyedResult>;
   // The caller's idempotency key of a reservation becomes the key of its usage event.
   readonly #reservationKeys = new WeakMap<Reservation, string>();
   // What a hold in lease mode took from its lease, to give back what it does not charge.
   readonly #leaseHolds = new WeakMap<Reservation, { lease: string; cost: number }>();
   readonly #timers: NodeJS.Timeout[] = [];
-  readonly #carryLog = new CarryLog();
-  readonly #keeper: LeaseKeeper;
-  readonly #stream: SnapshotStream;
   #seq = 0;
   /** The snapshot version a stale entry last started a refresh for. */
   #staleVersion = -1;
   #closing: Promise<void> | null = null;
 
-  constructor(options: ResolvedOptions, evaluator: Evaluator) {
+  /** A main thread's runtime, or with `worker` the runtime of a worker thread. */
+  constructor(options: ResolvedOptions, evaluator: Evaluator, worker: WorkerParts | null = null) {
     this.runtimeId = options.runtimeId;
     this.#options = options;
     this.#evaluator = evaluator;
-    this.#client = new ControlPlaneClient(options.controlPlaneUrl, options.apiKey);
-    this.#batcher = new UsageBatcher(this.#client, {
-      runtimeId: this.runtimeId,
-      maxEvents: options.maxEvents,
-      maxDelayMs: options.maxDelayMs,
-      retry: options.retry,
-      random: options.random,
-      onBackgroundError: (error) => this.#logBackground(error, 'usage report failed', false),
-      onAcknowledged: (seqs, ack) => this.#carryLog.acknowledge(seqs, ack.sequences),
-      onDropped: (seqs) => this.#carryLog.forget(seqs),
-    });
-    this.#reservations = new ReservationBook(evaluator, this.runtimeId, (reservation) =>
-      this.#releaseInLease(reservation),
+    this.#worker = worker;
+    this.#reservations = new ReservationBook(
+      evaluator,
+      this.runtimeId,
+      (reservation) => this.#releaseInLease(reservation),
+      worker?.holds,
     );
     this.#keys = new RecentKeyCache(options.idempotencyKeysMax);
-    this.#sync = new SnapshotSync({
+    if (worker !== null) {
+      this.#main = null;
+      this.#usage = worker.usage;
+      this.#view = worker.view;
+      return;
+    }
+    const client = new ControlPlaneClient(options.controlPlaneUrl, options.apiKey);
+    const figures = new SharedFigures();
+    const journal = new UsageJournal(client, options, figures, (error) =>
+      this.#logBackground(error, 'usage report failed', false),
+    );
+    const hub = this.#hubFor(evaluator, journal, figures);
+    const sync = new SnapshotSync({
       runtimeId: this.runtimeId,
-      client: this.#client,
+      client,
       evaluator,
-      carryLog: this.#carryLog,
+      carryLog: journal.carryLog,
       reservations: this.#reservations,
       clock: options.clock,
       deltas: options.deltas,
       deltasMaxCustomers: options.deltasMaxCustomers,
+      figures,
+      ...(hub === null ? {} : { threads: hub }),
     });
-    this.#keeper = new LeaseKeeper(this.#client, options.lease, options.clock, this.runtimeId);
-    this.#stream = new SnapshotStream({
+    const keeper = new LeaseKeeper(client, options.lease, options.clock, this.runtimeId);
+    const stream = new SnapshotStream({
       runtimeId: this.runtimeId,
-      client: this.#client,
+      client,
       heldVersion: () => evaluator.snapshotVersion,
       refresh: () => this.refresh(),
-      confirm: () => this.#sync.confirm(options.clock()),
+      confirm: () => sync.confirm(options.clock()),
       reconnectDelayMs: 250,
       silenceMs: options.streamSilenceMs,
       random: options.random,
     });
+    this.#usage = journal;
+    this.#view = sync;
+    this.#main = { client, sync, keeper, stream, hub, figures };
+  }
+
+  /** Worker threads can share an evaluator over shared memory that this thread owns. */
+  #hubFor(evaluator: Evaluator, journal: UsageJournal, figures: SharedFigures) {
+    if (!(evaluator instanceof SharedWasmEvaluator) || !evaluator.owner) return null;
+    const options = this.#options;
+    return new ThreadHub({
+      evaluator,
+      journal,
+      figures,
+      settings: {
+        runtimeId: this.runtimeId,
+        reservationTtlMs: options.reservationTtlMs,
+        bufferMax: options.bufferMax,
+        whenBufferFull: options.whenBufferFull,
+        idempotencyKeysMax: options.idempotencyKeysMax,
+        features: options.features,
+        snapshotMaxAgeMs: options.snapshotMaxAgeMs,
+        whenEntryStale: options.whenEntryStale,
+      },
+      call: (method, args) => this.#callFromWorker(method, args),
+      clock: options.clock,
+    });
+  }
+
+  /** A call a worker thread's runtime hands to this one. */
+  #callFromWorker(method: CallMethod, args: unknown[]): Promise<unknown> {
+    if (method === 'refresh') return this.refresh();
+    if (method === 'flush') return this.flush();
+    const [customer, feature, quantity, options] = args as Parameters<Tollgate['consumeAsync']>;
+    return this.consumeAsync(customer, feature, quantity, options);
+  }
+
+  /**
+   * What a worker thread passes to `attachTollgate`, to decide from this runtime's
+   * snapshot in shared memory. Post it with its port transferred:
+   * `new Worker(file, { workerData: share, transferList: [share.port] })`.
+   *
+   * @throws TollgateError `TOLLGATE_ERR_THREAD_OWNER_ONLY` unless the runtime was created
+   * with `threads: true`.
+   */
+  share(): TollgateShare {
+    const hub = this.#main?.hub;
+    if (hub === null || hub === undefined) {
+      throw new TollgateError(
+        'TOLLGATE_ERR_THREAD_OWNER_ONLY',
+        'only a runtime created with threads: true can be shared with worker threads',
+        { field: 'threads' },
+      );
+    }
+    this.#assertOpen();
+    return hub.share();
   }
 
   get snapshotVersion(): number {
@@ -157,26 +249,31 @@ class Runtime implements Tollgate {
   }
 
   featureKind(feature: string): FeatureKindName | null {
-    return this.#sync.featureTerms(feature)?.kind ?? null;
+    return this.#view.featureTerms(feature)?.kind ?? null;
   }
 
   get usageStats(): Readonly<UsageStats & { queueDepth: number }> {
-    return { ...this.#batcher.stats, queueDepth: this.#batcher.size };
+    return this.#usage.stats;
   }
 
   async start(): Promise<void> {
-    await this.#sync.loadFirst();
-    const { refreshIntervalMs, reservationTtlMs } = this.#options;
-    if (refreshIntervalMs > 0) {
-      this.#every(refreshIntervalMs, () => {
-        this.refresh().catch((error) =>
-          this.#logBackground(error, 'snapshot refresh failed', true),
-        );
-      });
+    const { refreshIntervalMs, reservationTtlMs, clock } = this.#options;
+    const main = this.#main;
+    if (main !== null) {
+      await main.sync.loadFirst();
+      if (refreshIntervalMs > 0) {
+        this.#every(refreshIntervalMs, () => {
+          this.refresh().catch((error) =>
+            this.#logBackground(error, 'snapshot refresh failed', true),
+          );
+        });
+      }
+      if (this.#options.stream) main.stream.start();
     }
-    if (this.#options.stream) this.#stream.start();
+    const expire = () => this.#reservations.expire(clock());
+    const exclusive = this.#worker?.exclusive;
     const expiryTickMs = Math.min(reservationTtlMs, 1000);
-    this.#every(expiryTickMs, () => this.#reservations.expire(this.#options.clock()));
+    this.#every(expiryTickMs, exclusive === undefined ? expire : () => exclusive(expire));
   }
 
   nextChangeAtMs(customer: string): number {
@@ -214,7 +311,11 @@ class Runtime implements Tollgate {
     if (local && whenStale === null && !this.#asksWhenUnknown(feature)) {
       return this.consume(customer, feature, quantity, options);
     }
+    // A worker thread has no network and no lease book: the main thread decides.
+    if (this.#worker !== null)
+      return this.#worker.consumeAsync(customer, feature, quantity, options);
     this.#assertOpen();
+    const main = this.#main!;
     const payload = payloadOf('consume', feature, quantity);
     const seen =
       key === undefined ? undefined : replayOf(this.#keys.get(customer, key), payload, key);
@@ -224,9 +325,9 @@ class Runtime implements Tollgate {
     const decision = await consumeShared(
       {
         evaluator: this.#evaluator,
-        client: this.#client,
-        keeper: this.#keeper,
-        terms: this.#sync.featureTerms(feature),
+        client: main.client,
+        keeper: main.keeper,
+        terms: this.#view.featureTerms(feature),
         policy,
         whenStale,
         record: (units, lease) =>
@@ -357,13 +458,18 @@ class Runtime implements Tollgate {
     return outcome;
   }
 
+  /** Holds of this (worker) thread that the main thread could not place after a swap. */
+  loseHolds(ids: readonly string[]): void {
+    for (const id of ids) this.#reservations.lose(id);
+  }
+
   refresh(): Promise<boolean> {
     this.#assertOpen();
-    return this.#sync.refresh();
+    return this.#view.refresh();
   }
 
   flush(): Promise<void> {
-    return this.#batcher.flush();
+    return this.#usage.flush();
   }
 
   close(): Promise<void> {
@@ -373,19 +479,23 @@ class Runtime implements Tollgate {
 
   async #shutDown(): Promise<void> {
     for (const timer of this.#timers) clearInterval(timer);
-    await this.#stream.stop();
-    await this.#sync.settled();
+    const main = this.#main;
+    await main?.stream.stop();
+    await this.#view.settled();
+    // Workers record nothing more once the flag is up; what they posted is journalled.
+    main?.hub?.stop();
     try {
-      await this.#batcher.close();
+      await this.#usage.close();
       // Leases go back only once every use under them was delivered.
-      await this.#keeper.returnAll();
+      await main?.keeper.returnAll();
     } finally {
-      await this.#client.close();
+      main?.hub?.close();
+      await main?.client.close();
     }
   }
 
   #reportsUsage(feature: string): boolean {
-    const kind = this.#sync.featureTerms(feature)?.kind;
+    const kind = this.#view.featureTerms(feature)?.kind;
     return kind === 'metered' || kind === 'credits';
   }
 
@@ -395,7 +505,7 @@ class Runtime implements Tollgate {
    * control plane caps its debit at the balance the same way and records the shortfall.
    */
   #unitsOf(feature: string, cost: number, actual: number): number {
-    const terms = this.#sync.featureTerms(feature);
+    const terms = this.#view.featureTerms(feature);
     if (terms?.kind !== 'credits') return cost;
     if (terms.costPerUnit === 0) return 0;
     return Math.min(actual, Math.ceil(cost / terms.costPerUnit));
@@ -413,8 +523,7 @@ class Runtime implements Tollgate {
     this.#seq += 1;
     const key = idempotencyKey ?? `${this.runtimeId}:${this.#seq}`;
     const event = { key, customer, feature, quantity, time: timeMs };
-    this.#batcher.enqueue(this.#seq, lease === undefined ? event : { ...event, lease });
-    this.#carryLog.add(this.#seq, customer, feature, quantity, timeMs);
+    this.#usage.record(lease === undefined ? event : { ...event, lease });
   }
 
   /**
@@ -423,7 +532,7 @@ class Runtime implements Tollgate {
    */
   #isStale(feature: string, nowMs: number): boolean {
     const maxAgeMs = this.#options.features[feature]?.maxAgeMs ?? this.#options.snapshotMaxAgeMs;
-    return nowMs - this.#sync.confirmedAtMs > maxAgeMs;
+    return nowMs - this.#view.confirmedAtMs > maxAgeMs;
   }
 
   /**
@@ -432,7 +541,7 @@ class Runtime implements Tollgate {
    * built after that instant arrives.
    */
   #isEntryStale(customer: string, nowMs: number): boolean {
-    if (nowMs < this.#sync.earliestChangeAtMs) return false;
+    if (nowMs < this.#view.earliestChangeAtMs) return false;
     const changeAtMs = this.#evaluator.nextChangeAtMs(customer);
     return changeAtMs !== 0 && nowMs >= changeAtMs;
   }
@@ -466,7 +575,7 @@ class Runtime implements Tollgate {
     feature: string,
     user: string | null | undefined,
   ): Decision | null {
-    if (this.#sync.featureTerms(feature)?.requiresSeat !== true) return null;
+    if (this.#view.featureTerms(feature)?.requiresSeat !== true) return null;
     const earlier = [Reason.UnknownCustomer, Reason.UnknownFeature, Reason.NoAccess];
     if (earlier.includes(checked.reason)) return null;
     // No user holds no seat: a seat feature asked without one fails closed.
@@ -488,7 +597,7 @@ class Runtime implements Tollgate {
    * decision is made from the snapshot held; the one after the refresh sees the change.
    */
   #refreshWhenStale(customer: string, nowMs: number): void {
-    if (nowMs < this.#sync.earliestChangeAtMs) return;
+    if (nowMs < this.#view.earliestChangeAtMs) return;
     const changeAtMs = this.#evaluator.nextChangeAtMs(customer);
     const version = this.#evaluator.snapshotVersion;
     if (changeAtMs === 0 || nowMs < changeAtMs || this.#staleVersion === version) return;
@@ -513,7 +622,7 @@ class Runtime implements Tollgate {
     user: string | null | undefined,
     nowMs: number,
   ): Decision | null {
-    if (this.#sync.featureTerms(feature)?.requiresSeat !== true) return null;
+    if (this.#view.featureTerms(feature)?.requiresSeat !== true) return null;
     const checked = this.#evaluator.check(customer, index, 0, nowMs);
     return this.#seatDenial(checked, customer, feature, user);
   }
@@ -550,8 +659,8 @@ class Runtime implements Tollgate {
   }
 
   #leaseParts(feature: string) {
-    const terms = this.#sync.featureTerms(feature);
-    return { evaluator: this.#evaluator, keeper: this.#keeper, terms };
+    const terms = this.#view.featureTerms(feature);
+    return { evaluator: this.#evaluator, keeper: this.#leases(), terms };
   }
 
   #unknownAllowed(feature: string): boolean {
@@ -635,16 +744,16 @@ class Runtime implements Tollgate {
     if (held === undefined) return { actual, finish: (_cost: number) => undefined };
     this.#leaseHolds.delete(reservation);
     const { customer, feature } = reservation;
-    const unitCost = unitCostOf(this.#sync.featureTerms(feature));
+    const unitCost = unitCostOf(this.#view.featureTerms(feature));
     const wantedCost = actual * unitCost;
     const extra =
       wantedCost > held.cost
-        ? this.#keeper.spendUpTo(customer, feature, wantedCost - held.cost, nowMs)
+        ? this.#leases().spendUpTo(customer, feature, wantedCost - held.cost, nowMs)
         : 0;
     const coverable = held.cost + extra;
     const capped = unitCost === 0 ? actual : Math.min(actual, Math.floor(coverable / unitCost));
     const finish = (cost: number): void => {
-      this.#keeper.giveBack(customer, feature, held.lease, coverable - cost);
+      this.#leases().giveBack(customer, feature, held.lease, coverable - cost);
     };
     return { actual: capped, finish, lease: held.lease };
   }
@@ -654,7 +763,7 @@ class Runtime implements Tollgate {
     const held = this.#leaseHolds.get(reservation);
     if (held === undefined) return;
     this.#leaseHolds.delete(reservation);
-    this.#keeper.giveBack(reservation.customer, reservation.feature, held.lease, held.cost);
+    this.#leases().giveBack(reservation.customer, reservation.feature, held.lease, held.cost);
   }
 
   /** Validates the arguments every recording call shares; returns the idempotency key. */
@@ -671,39 +780,26 @@ class Runtime implements Tollgate {
   }
 
   /**
-   * Applies `whenBufferFull` once the queue of unacknowledged usage is full, and refuses
-   * everything once the runtime is closing. `refuse` keeps every allowed use billed;
-   * `drop_oldest` keeps deciding and loses the oldest unsent event instead.
+   * Refuses everything once the runtime is closing, and applies `whenBufferFull` once the
+   * queue of unacknowledged usage is full (see `UsageSink.makeRoom`).
    */
   #assertOpen(): void {
     if (this.#closing !== null) {
       throw new TollgateError('TOLLGATE_ERR_NOT_STARTED', 'the runtime is closed');
     }
-    const { bufferMax, whenBufferFull: policy } = this.#options;
-    const queued = this.#batcher.size;
-    if (queued < bufferMax) return;
-    const { runtimeId } = this;
-    if (policy === 'drop_oldest') {
-      const evicted = this.#batcher.evictOldest();
-      if (evicted !== null) {
-        // Its use leaves the local accounting at the next refresh, as it was never billed.
-        this.#carryLog.forget([evicted.seq]);
-        publish(channelNames.bufferFull, {
-          runtimeId,
-          queued,
-          bufferMax,
-          policy,
-          dropped: evicted.key,
-        });
-        return;
-      }
-    }
-    this.#batcher.stats.eventsRefused += 1;
-    publish(channelNames.bufferFull, { runtimeId, queued, bufferMax, policy: 'refuse' });
+    this.#usage.makeRoom();
+  }
+
+  /**
+   * The lease book, which only the main thread's runtime keeps: a worker thread decides
+   * lease features with `consumeAsync`, which the main thread runs.
+   */
+  #leases(): LeaseKeeper {
+    if (this.#main !== null) return this.#main.keeper;
     throw new TollgateError(
-      'TOLLGATE_ERR_USAGE_BUFFER_FULL',
-      'usage is not being acknowledged by the control plane; consumption is paused',
-      { detail: `${queued} usage events queued` },
+      'TOLLGATE_ERR_THREAD_OWNER_ONLY',
+      'lease mode is decided by the main thread; in a worker thread use consumeAsync',
+      { field: 'feature' },
     );
   }
 

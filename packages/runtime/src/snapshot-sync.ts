@@ -8,13 +8,14 @@ import {
   decodeSnapshot,
   verifySnapshot,
 } from '@tollgate/snapshot';
-import type { SnapshotHeader, SnapshotInput } from '@tollgate/snapshot';
+import type { SnapshotCatalog, SnapshotHeader, SnapshotInput } from '@tollgate/snapshot';
 import type { Evaluator } from '@tollgate/evaluator';
 import type { ControlPlaneClient } from './control-plane-client.js';
 import { channelNames, publish } from './diagnostics.js';
 import type { CarryLog } from './carry-log.js';
 import { applyDelta } from './snapshot-delta.js';
 import type { ReservationBook } from './reservations.js';
+import type { SharedFigures } from './threads/shared-figures.js';
 
 /** What the runtime needs to know of a feature beyond the evaluator's decisions. */
 export interface FeatureTerms {
@@ -23,6 +24,28 @@ export interface FeatureTerms {
   costPerUnit: number;
   /** A user without a seat is denied the feature (`no_seat`). */
   requiresSeat: boolean;
+}
+
+/** What a runtime's decisions need to know of the snapshot held, beyond the evaluator. */
+export interface SnapshotView {
+  /** The kind and unit cost of a feature in the loaded snapshot; null when it lacks it. */
+  featureTerms(feature: string): FeatureTerms | null;
+  /** When the control plane last confirmed the snapshot held is current (epoch ms). */
+  readonly confirmedAtMs: number;
+  /** The earliest next change of any customer in the snapshot held; Infinity for none. */
+  readonly earliestChangeAtMs: number;
+  /** Swaps in a newer snapshot; true when one loaded. */
+  refresh(): Promise<boolean>;
+  /** Awaits a refresh in flight, whatever its outcome. */
+  settled(): Promise<void>;
+}
+
+/** Worker threads' holds and uses, which a swap must carry over too (`ThreadHub`). */
+export interface ThreadCarryOver {
+  /** Journals every use and mirrors every hold workers posted so far. */
+  drain(): void;
+  /** Places workers' live holds again in the snapshot just activated. */
+  placeAgain(nowMs: number): void;
 }
 
 export interface SnapshotSyncParts {
@@ -36,6 +59,10 @@ export interface SnapshotSyncParts {
   deltas: boolean;
   /** Above this many customers no decoded copy is kept, and refreshes fetch in full. */
   deltasMaxCustomers: number;
+  /** Where the freshness figures live, so that worker threads read them too. */
+  figures: SharedFigures;
+  /** Worker threads sharing the evaluator, whose uses and holds are carried over too. */
+  threads?: ThreadCarryOver;
 }
 
 /**
@@ -48,23 +75,37 @@ export interface SnapshotSyncParts {
  * A refresh asks for a delta first (the customers changed since the version held) and
  * falls back to the full snapshot when the control plane cannot diff from that version.
  */
-export class SnapshotSync {
+export class SnapshotSync implements SnapshotView {
   readonly #parts: SnapshotSyncParts;
   #inFlight: Promise<boolean> | null = null;
   #featureByKey = new Map<string, FeatureTerms>();
   /** The decoded snapshot held, kept to apply deltas to; null when deltas are off. */
   #base: SnapshotInput | null = null;
+
+  constructor(parts: SnapshotSyncParts) {
+    this.#parts = parts;
+  }
+
   /** When the control plane last confirmed the snapshot held is current (epoch ms). */
-  confirmedAtMs = 0;
+  get confirmedAtMs(): number {
+    return this.#parts.figures.confirmedAtMs;
+  }
+
+  set confirmedAtMs(value: number) {
+    this.#parts.figures.confirmedAtMs = value;
+  }
+
   /**
    * The earliest next change of any customer in the snapshot held (epoch ms), or
    * `Infinity` when none is due: before it, no entry can be stale, so decisions skip the
    * per-customer lookup.
    */
-  earliestChangeAtMs = Infinity;
+  get earliestChangeAtMs(): number {
+    return this.#parts.figures.earliestChangeAtMs;
+  }
 
-  constructor(parts: SnapshotSyncParts) {
-    this.#parts = parts;
+  set earliestChangeAtMs(value: number) {
+    this.#parts.figures.earliestChangeAtMs = value;
   }
 
   get refreshing(): boolean {
@@ -251,15 +292,23 @@ export class SnapshotSync {
   }
 
   #carryOver(usageWatermark: number): void {
-    const { evaluator, reservations, clock, carryLog } = this.#parts;
+    const { evaluator, reservations, clock, carryLog, threads } = this.#parts;
+    // Workers' uses reach the journal first, so the carry-over below includes them.
+    threads?.drain();
     carryLog.carryInto(evaluator, usageWatermark);
-    reservations.placeAgain(clock());
+    const nowMs = clock();
+    reservations.placeAgain(nowMs);
+    threads?.placeAgain(nowMs);
   }
 }
 
 /** The kind, unit cost and seat rule of every feature of a verified snapshot. */
 function featureTermsOf(bytes: Uint8Array, header: SnapshotHeader): Map<string, FeatureTerms> {
-  const { features } = decodeCatalog(bytes, header);
+  return termsOf(decodeCatalog(bytes, header).features);
+}
+
+/** The kind, unit cost and seat rule of each of a snapshot catalog's features, by key. */
+export function termsOf(features: SnapshotCatalog['features']): Map<string, FeatureTerms> {
   return new Map(
     features.map((feature) => [
       feature.key,

@@ -1,6 +1,7 @@
 import type { Decision, FeatureKindName } from '@tollgate/core';
 import type { Reservation, ReservationOutcome } from './reservations.js';
 import type { UsageStats } from './usage-batcher.js';
+import type { TollgateShare } from './threads/protocol.js';
 
 export interface CheckOptions {
   /**
@@ -118,4 +119,10 @@ export interface Tollgate {
   flush(): Promise<void>;
   /** Stops the timers and delivers every queued usage event. Later consumption throws. */
   close(): Promise<void>;
+  /**
+   * What a worker thread passes to `attachTollgate` to decide from this runtime's
+   * snapshot and accounting in shared memory. Only for a runtime created with
+   * `threads: true`, in the thread that created it; transfer `port` with it.
+   */
+  share(): TollgateShare;
 }
