@@ -117,14 +117,23 @@ export class SharedWasmEvaluator extends WasmEvaluator {
    * thread's call comes between them. Re-entrant; keep `work` short and synchronous.
    */
   exclusive<T>(work: () => T): T {
-    if (this.#detached) throw attachError('this thread has detached');
-    const lock = this.#lock;
-    lock.enter();
+    this.#enter();
     try {
-      this.#follow();
       return work();
     } finally {
-      lock.leave();
+      this.#lock.leave();
+    }
+  }
+
+  /** Takes the lock and adopts the latest activation; the caller leaves in `finally`. */
+  #enter(): void {
+    if (this.#detached) throw attachError('this thread has detached');
+    this.#lock.enter();
+    try {
+      this.#follow();
+    } catch (error) {
+      this.#lock.leave();
+      throw error;
     }
   }
 
@@ -204,31 +213,66 @@ export class SharedWasmEvaluator extends WasmEvaluator {
   }
 
   override featureIndex(key: string): number {
-    return this.exclusive(() => super.featureIndex(key));
+    this.#enter();
+    try {
+      return super.featureIndex(key);
+    } finally {
+      this.#lock.leave();
+    }
   }
 
   override customerHandle(customerId: string): number {
-    return this.exclusive(() => super.customerHandle(customerId));
+    this.#enter();
+    try {
+      return super.customerHandle(customerId);
+    } finally {
+      this.#lock.leave();
+    }
   }
 
-  override check(customerId: string, feature: number, quantity: number, nowMs: number) {
-    return this.exclusive(() => super.check(customerId, feature, quantity, nowMs));
+  override check(customerId: string, feature: number, quantity: number, nowMs: number): Decision {
+    this.#enter();
+    try {
+      return super.check(customerId, feature, quantity, nowMs);
+    } finally {
+      this.#lock.leave();
+    }
   }
 
-  override checkHandle(handle: number, feature: number, quantity: number, nowMs: number) {
-    return this.exclusive(() => super.checkHandle(handle, feature, quantity, nowMs));
+  override checkHandle(handle: number, feature: number, quantity: number, nowMs: number): Decision {
+    this.#enter();
+    try {
+      return super.checkHandle(handle, feature, quantity, nowMs);
+    } finally {
+      this.#lock.leave();
+    }
   }
 
-  override consume(customerId: string, feature: number, quantity: number, nowMs: number) {
-    return this.exclusive(() => super.consume(customerId, feature, quantity, nowMs));
+  override consume(customerId: string, feature: number, quantity: number, nowMs: number): Decision {
+    this.#enter();
+    try {
+      return super.consume(customerId, feature, quantity, nowMs);
+    } finally {
+      this.#lock.leave();
+    }
   }
 
-  override hold(customerId: string, feature: number, quantity: number, nowMs: number) {
-    return this.exclusive((): Decision => super.hold(customerId, feature, quantity, nowMs));
+  override hold(customerId: string, feature: number, quantity: number, nowMs: number): Decision {
+    this.#enter();
+    try {
+      return super.hold(customerId, feature, quantity, nowMs);
+    } finally {
+      this.#lock.leave();
+    }
   }
 
-  override release(customerId: string, feature: number, quantity: number, nowMs: number) {
-    this.exclusive(() => super.release(customerId, feature, quantity, nowMs));
+  override release(customerId: string, feature: number, quantity: number, nowMs: number): void {
+    this.#enter();
+    try {
+      return super.release(customerId, feature, quantity, nowMs);
+    } finally {
+      this.#lock.leave();
+    }
   }
 
   override settle(
@@ -237,12 +281,22 @@ export class SharedWasmEvaluator extends WasmEvaluator {
     held: number,
     actual: number,
     nowMs: number,
-  ) {
-    return this.exclusive(() => super.settle(customerId, feature, held, actual, nowMs));
+  ): number {
+    this.#enter();
+    try {
+      return super.settle(customerId, feature, held, actual, nowMs);
+    } finally {
+      this.#lock.leave();
+    }
   }
 
-  override record(customerId: string, feature: number, quantity: number, nowMs: number) {
-    this.exclusive(() => super.record(customerId, feature, quantity, nowMs));
+  override record(customerId: string, feature: number, quantity: number, nowMs: number): void {
+    this.#enter();
+    try {
+      return super.record(customerId, feature, quantity, nowMs);
+    } finally {
+      this.#lock.leave();
+    }
   }
 
   override checkBatch(

@@ -469,6 +469,8 @@ export class Runtime implements Tollgate {
   }
 
   flush(): Promise<void> {
+    // Workers' uses posted so far may still wait in their ports: they are delivered too.
+    this.#main?.hub?.drain();
     return this.#usage.flush();
   }
 
