@@ -236,7 +236,7 @@ export class Runtime implements Tollgate {
         { field: 'threads' },
       );
     }
-    this.#assertOpen();
+    this.#assertNotClosed();
     return hub.share();
   }
 
@@ -464,7 +464,8 @@ export class Runtime implements Tollgate {
   }
 
   refresh(): Promise<boolean> {
-    this.#assertOpen();
+    // Not #assertOpen: a refresh records no usage, so a full buffer must not stop it.
+    this.#assertNotClosed();
     return this.#view.refresh();
   }
 
@@ -786,10 +787,14 @@ export class Runtime implements Tollgate {
    * queue of unacknowledged usage is full (see `UsageSink.makeRoom`).
    */
   #assertOpen(): void {
+    this.#assertNotClosed();
+    this.#usage.makeRoom();
+  }
+
+  #assertNotClosed(): void {
     if (this.#closing !== null) {
       throw new TollgateError('TOLLGATE_ERR_NOT_STARTED', 'the runtime is closed');
     }
-    this.#usage.makeRoom();
   }
 
   /**

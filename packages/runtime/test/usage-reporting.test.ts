@@ -163,6 +163,22 @@ describe('usage reporting', () => {
     expect(tollgate.usageStats.queueDepth).toBe(0);
   });
 
+  it('refreshes with a full buffer, dropping and refusing nothing', async () => {
+    harness = await startHarness({
+      bufferMax: 2,
+      whenBufferFull: 'drop_oldest',
+      batch: { maxEvents: 2, maxDelayMs: 3_600_000 },
+    });
+    const { tollgate, stub } = harness;
+    tollgate.consume('cus_pro', 'api_calls', 1);
+    tollgate.consume('cus_pro', 'api_calls', 2);
+    // A refresh records no usage: it must not make room by dropping the oldest event.
+    await tollgate.refresh();
+    expect(tollgate.usageStats).toMatchObject({ eventsEvicted: 0, eventsRefused: 0 });
+    await tollgate.flush();
+    expect(stub.total('cus_pro', 'api_calls')).toBe(3);
+  });
+
   it('refuses an unknown whenBufferFull policy with a coded error naming it', async () => {
     await expect(startHarness({ whenBufferFull: 'drop_newest' as never })).rejects.toMatchObject({
       code: 'TOLLGATE_ERR_VALIDATION',
