@@ -38,9 +38,10 @@ class Thread {
   /** The worker's first message, once it has attached. */
   readonly ready: Promise<Reply>;
 
-  constructor(share: TollgateShare) {
+  constructor(share: TollgateShare, options: object = {}) {
     const script = new URL('./processes/thread-runtime.mjs', import.meta.url);
-    this.worker = new Worker(script, { workerData: { share }, transferList: [share.port] });
+    const workerData = { share, options };
+    this.worker = new Worker(script, { workerData, transferList: [share.port] });
     this.worker.on('message', (reply: Reply) => this.#replies.shift()?.(reply));
     this.ready = this.next();
   }
@@ -103,8 +104,8 @@ async function mainRuntime(extra: object = {}): Promise<Tollgate> {
   return runtime;
 }
 
-async function startThreads(runtime: Tollgate, count: number): Promise<Thread[]> {
-  const started = Array.from({ length: count }, () => new Thread(runtime.share()));
+async function startThreads(runtime: Tollgate, count: number, options = {}): Promise<Thread[]> {
+  const started = Array.from({ length: count }, () => new Thread(runtime.share(), options));
   threads.push(...started);
   for (const thread of started) expect((await thread.ready).value).toBe('ready');
   return started;
@@ -257,6 +258,24 @@ describe('worker threads sharing one runtime', () => {
     expect(await balanceOf('abandoned')).toBe(990);
   });
 
+  it('keeps deciding after a worker ends inside a call, holding the shared lock', async () => {
+    await customerWith1000('crashed');
+    const runtime = await mainRuntime();
+    const [worker] = await startThreads(runtime, 1);
+    const args = { customer: 'crashed', feature: 'chat.fast', quantity: 1 };
+    await worker!.value('consume', args);
+    const exited = new Promise((resolve) => worker!.worker.once('exit', resolve));
+    worker!.worker.postMessage({ command: 'exitInside', args });
+    await exited;
+    // Freed by the main thread's clean-up, or taken over after STALE_MS if it comes late.
+    expect(runtime.consume('crashed', 'chat.fast')).toMatchObject({
+      allowed: true,
+      remaining: 998,
+    });
+    await runtime.flush();
+    expect(await balanceOf('crashed')).toBe(998);
+  });
+
   it('runs a worker’s consumeAsync of a strict feature in the main thread', async () => {
     await customerWith1000('strictly');
     const runtime = await mainRuntime({ features: { 'chat.smart': { mode: 'strict' } } });
@@ -299,6 +318,45 @@ describe('worker threads: bad input', () => {
     ]);
     port1.close();
     share.port.close();
+  });
+
+  it('refuses a share attached once already, or whose port was closed', async () => {
+    const runtime = await mainRuntime();
+    const share = runtime.share();
+    const first = await attachTollgate(share);
+    runtimes.push(first);
+    await expect(attachTollgate(share)).rejects.toMatchObject({
+      code: 'TOLLGATE_ERR_THREAD_ATTACH',
+      field: 'port',
+    });
+    const closed = runtime.share();
+    closed.port.close();
+    await expect(attachTollgate(closed)).rejects.toMatchObject({
+      code: 'TOLLGATE_ERR_THREAD_ATTACH',
+      field: 'port',
+    });
+    const unused = runtime.share();
+    await expect(attachTollgate(unused, { clock: 'now' as never })).rejects.toMatchObject({
+      code: 'TOLLGATE_ERR_VALIDATION',
+      field: 'clock',
+    });
+    unused.port.close();
+  });
+
+  it('keeps usage keys apart when two workers are given one runtimeId', async () => {
+    await customerWith1000('named');
+    const runtime = await mainRuntime();
+    const workers = await startThreads(runtime, 2, { runtimeId: 'api-worker' });
+    const args = { customer: 'named', feature: 'chat.fast', quantity: 1 };
+    for (const thread of workers) {
+      for (let call = 0; call < 3; call++) await thread.value('consume', args);
+    }
+    const ids = await Promise.all(workers.map((thread) => thread.value('runtimeId')));
+    expect(new Set(ids).size).toBe(2);
+    for (const id of ids) expect(id).toMatch(/^api-worker\.[0-9a-f-]{36}$/);
+    await runtime.flush();
+    expect(await balanceOf('named')).toBe(994);
+    expect(runtime.usageStats).toMatchObject({ eventsAccepted: 6, eventsRejected: 0 });
   });
 
   it('refuses to share a runtime made without threads, and threads without Wasm', async () => {

@@ -4,7 +4,14 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import { parentPort, workerData } from 'node:worker_threads';
 import { attachTollgate } from '@tollgate/runtime';
 
-const tollgate = await attachTollgate(workerData.share);
+// `exitInside` sets this: the next decision's clock read, inside the shared lock, ends
+// the thread there, as a crash or a terminate() in the middle of a call would.
+let exitInsideCall = false;
+const clock = () => {
+  if (exitInsideCall) process.exit(0);
+  return Date.now();
+};
+const tollgate = await attachTollgate(workerData.share, { ...workerData.options, clock });
 const reservations = new Map();
 
 /**
@@ -40,7 +47,12 @@ const commands = {
   release: ({ name }) => tollgate.release(reservations.get(name)),
   stats: () => ({ ...tollgate.usageStats, snapshotVersion: tollgate.snapshotVersion }),
   share: () => tollgate.share(),
+  runtimeId: () => tollgate.runtimeId,
   close: () => tollgate.close(),
+  exitInside: ({ customer, feature }) => {
+    exitInsideCall = true;
+    return tollgate.consume(customer, feature, 1);
+  },
 };
 
 parentPort.on('message', async ({ command, args }) => {

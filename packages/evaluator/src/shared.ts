@@ -76,7 +76,10 @@ export class SharedWasmEvaluator extends WasmEvaluator {
   }
 
   static async #instantiate(handle: SharedEvaluatorHandle, owner: boolean) {
-    const exports = await instantiate(handle.module, handle.memory);
+    const exports = await instantiate(handle.module, handle.memory).catch((cause: unknown) => {
+      // The engine refuses a memory smaller than the module declares, or another module's.
+      throw attachError('the memory does not fit the module', 'memory', cause);
+    });
     const checked = assertEvaluatorAbi(exports);
     // The control block's address is set by the module's start function.
     checked._start?.();
@@ -127,7 +130,7 @@ export class SharedWasmEvaluator extends WasmEvaluator {
 
   /** Takes the lock and adopts the latest activation; the caller leaves in `finally`. */
   #enter(): void {
-    if (this.#detached) throw attachError('this thread has detached');
+    if (this.#detached) throw attachError('this thread detached (its runtime is closed)');
     this.#lock.enter();
     try {
       this.#follow();
@@ -337,8 +340,9 @@ function checkHandle(handle: SharedEvaluatorHandle): SharedEvaluatorHandle {
   return { module: candidate.module, memory };
 }
 
-function attachError(message: string, field?: string): TollgateError {
+function attachError(message: string, field?: string, cause?: unknown): TollgateError {
   return new TollgateError('TOLLGATE_ERR_THREAD_ATTACH', `cannot attach: ${message}`, {
     ...(field === undefined ? {} : { field }),
+    ...(cause === undefined ? {} : { cause }),
   });
 }

@@ -6,6 +6,7 @@ import type { SnapshotInput } from '@tollgate/snapshot';
 import { attachWasmEvaluator, createWasmEvaluator } from '../src/index.js';
 import type { SharedEvaluatorHandle, SharedWasmEvaluator } from '../src/index.js';
 import { T0 } from './fixtures.js';
+import { STALE_MS } from '../src/lock.js';
 
 /**
  * One customer with 5,000 hard-limited calls and 1,000 hard credits at 1 per token. In
@@ -192,6 +193,20 @@ describe('SharedWasmEvaluator', () => {
     const calls = evaluator.featureIndex('api_calls');
     expect(evaluator.consume('cus_t', calls, 1, T0)).toMatchObject({ allowed: true, used: 1 });
   });
+  it('takes over, after STALE_MS, a lock a worker died holding while the owner waits', async () => {
+    const evaluator = await loadedEvaluator();
+    const [worker] = await startThreads(evaluator, 1);
+    const calls = evaluator.featureIndex('api_calls');
+    evaluator.consume('cus_t', calls, 1, T0);
+    const exited = new Promise((resolve) => worker!.worker.once('exit', resolve));
+    worker!.worker.postMessage({ command: 'exitInside', args: {} });
+    await exited;
+    // No clean-up ran: the owner's next call waits STALE_MS, then takes the lock over.
+    const startedMs = performance.now();
+    expect(evaluator.consume('cus_t', calls, 1, T0)).toMatchObject({ allowed: true, used: 2 });
+    expect(performance.now() - startedMs).toBeGreaterThanOrEqual(STALE_MS);
+    expect(evaluator.check('cus_t', calls, 0, T0)).toMatchObject({ used: 2 });
+  });
 });
 
 describe('attachWasmEvaluator', () => {
@@ -199,15 +214,18 @@ describe('attachWasmEvaluator', () => {
     const evaluator = await loadedEvaluator();
     const { module } = evaluator.share();
     const plain = new WebAssembly.Memory({ initial: 24, maximum: 65536 });
+    const small = new WebAssembly.Memory({ initial: 1, maximum: 65536, shared: true });
     const attempts = [
       attachWasmEvaluator(null as unknown as SharedEvaluatorHandle),
       attachWasmEvaluator({ module: {} as WebAssembly.Module, memory: evaluator.share().memory }),
       attachWasmEvaluator({ module, memory: plain }),
+      attachWasmEvaluator({ module, memory: small }),
     ];
     const errors = await Promise.all(attempts.map((attempt) => attempt.catch((error) => error)));
     expect(errors.map((error) => [error.code, error.field])).toEqual([
       ['TOLLGATE_ERR_THREAD_ATTACH', 'module'],
       ['TOLLGATE_ERR_THREAD_ATTACH', 'module'],
+      ['TOLLGATE_ERR_THREAD_ATTACH', 'memory'],
       ['TOLLGATE_ERR_THREAD_ATTACH', 'memory'],
     ]);
   });

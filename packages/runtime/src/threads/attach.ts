@@ -1,5 +1,6 @@
 import { MessagePort } from 'node:worker_threads';
-import { TollgateError, assertIdentifier } from '@tollgate/core';
+import { randomUUID } from 'node:crypto';
+import { TollgateError, assertIdentifier, validationError } from '@tollgate/core';
 import type { Clock } from '@tollgate/core';
 import { attachWasmEvaluator } from '@tollgate/evaluator';
 import type { SharedWasmEvaluator } from '@tollgate/evaluator';
@@ -23,7 +24,10 @@ import { WorkerTollgate } from './worker-tollgate.js';
 export interface AttachOptions {
   /** The source of decision instants; `systemClock` by default. */
   clock?: Clock;
-  /** Names this thread's runtime in its generated usage keys; a new UUID by default. */
+  /**
+   * Names this thread's runtime in diagnostics and its generated usage keys: a UUID is
+   * appended (`<runtimeId>.<uuid>`), so two threads never share keys. A UUID by default.
+   */
   runtimeId?: string;
   logger?: TollgateLogger;
 }
@@ -50,6 +54,10 @@ export async function attachTollgate(
   options: AttachOptions = {},
 ): Promise<Tollgate> {
   const checked = checkShare(share);
+  if (options.clock !== undefined && typeof options.clock !== 'function') {
+    throw validationError('clock', 'expected a function returning epoch milliseconds');
+  }
+  portsUsed.add(checked.port);
   const evaluator = await attachWasmEvaluator(checked.evaluator);
   const figures = new SharedFigures(checked.figures);
   let runtime: Runtime | null = null;
@@ -76,8 +84,23 @@ export async function attachTollgate(
   });
   await runtime.start();
   link.post({ type: 'hello', slot: evaluator.slot });
+  try {
+    await link.welcomed(WELCOME_TIMEOUT_MS);
+  } catch (cause) {
+    // A port closed before it came, or not a runtime's: nothing this thread uses would
+    // reach the main thread.
+    link.close();
+    await runtime.close().catch(() => undefined);
+    throw attachError('port', cause);
+  }
   return new WorkerTollgate(runtime, exclusive);
 }
+
+/** How long a worker waits for the main thread to answer its hello. */
+const WELCOME_TIMEOUT_MS = 2000;
+
+/** Ports attached in this thread: a share is for one runtime. */
+const portsUsed = new WeakSet<MessagePort>();
 
 /**
  * The main thread's settings with this thread's own clock, logger and id (a new UUID by
@@ -92,7 +115,10 @@ function workerOptions(settings: WorkerSettings, options: AttachOptions) {
     apiKey: 'main-thread',
     refreshIntervalMs: 0,
     stream: false,
-    ...(options.runtimeId === undefined ? {} : { runtimeId: options.runtimeId }),
+    // Usage keys are `<runtimeId>:<seq>`: a UUID keeps every thread's apart, even when
+    // two workers are given one name.
+    runtimeId:
+      options.runtimeId === undefined ? randomUUID() : `${options.runtimeId}.${randomUUID()}`,
     ...(options.clock === undefined ? {} : { clock: options.clock }),
     ...(options.logger === undefined ? {} : { logger: options.logger }),
   });
@@ -100,7 +126,9 @@ function workerOptions(settings: WorkerSettings, options: AttachOptions) {
 
 function checkShare(share: TollgateShare): TollgateShare {
   const candidate = share as Partial<TollgateShare> | null | undefined;
-  if (!(candidate?.port instanceof MessagePort)) throw attachError('port');
+  if (!(candidate?.port instanceof MessagePort) || portsUsed.has(candidate.port)) {
+    throw attachError('port');
+  }
   if (!SharedFigures.fits(candidate.figures)) throw attachError('figures');
   if (typeof candidate.settings !== 'object' || candidate.settings === null) {
     throw attachError('settings');
@@ -109,11 +137,11 @@ function checkShare(share: TollgateShare): TollgateShare {
   return candidate as TollgateShare;
 }
 
-function attachError(field: string): TollgateError {
+function attachError(field: string, cause?: unknown): TollgateError {
   return new TollgateError(
     'TOLLGATE_ERR_THREAD_ATTACH',
-    `cannot attach: ${field} is not what tollgate.share() gives`,
-    { field },
+    `cannot attach: ${field} is not what one tollgate.share() gives, unused`,
+    { field, ...(cause === undefined ? {} : { cause }) },
   );
 }
 

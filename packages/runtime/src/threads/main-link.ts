@@ -20,6 +20,7 @@ export class MainLink {
   readonly #onLost: (ids: readonly string[]) => void;
   #nextId = 0;
   #closed = false;
+  #onWelcome: (() => void) | null = null;
 
   constructor(port: MessagePort, onLost: (ids: readonly string[]) => void) {
     this.#port = port;
@@ -66,7 +67,32 @@ export class MainLink {
     this.#port.close();
   }
 
+  /**
+   * Resolves once the main thread answered this thread's hello: the port is open and
+   * its other end is a runtime's. Rejects after `timeoutMs` otherwise.
+   */
+  welcomed(timeoutMs: number): Promise<void> {
+    this.#port.ref();
+    return new Promise<void>((resolve, reject) => {
+      const timer = setTimeout(() => {
+        this.#onWelcome = null;
+        reject(new Error(`no answer from the main thread within ${timeoutMs} ms`));
+      }, timeoutMs);
+      this.#onWelcome = () => {
+        clearTimeout(timer);
+        this.#onWelcome = null;
+        resolve();
+      };
+    }).finally(() => {
+      if (this.#calls.size === 0) this.#port.unref();
+    });
+  }
+
   #receive(message: ToWorker): void {
+    if (message.type === 'welcome') {
+      this.#onWelcome?.();
+      return;
+    }
     if (message.type === 'lost') {
       this.#onLost(message.ids);
       return;

@@ -47,6 +47,7 @@ export type ToMain =
 export type CallMethod = 'consumeAsync' | 'refresh' | 'flush';
 
 export type ToWorker =
+  | { type: 'welcome' }
   | { type: 'reply'; id: number; value: unknown }
   | { type: 'failed'; id: number; error: CarriedError }
   | { type: 'lost'; ids: string[] };

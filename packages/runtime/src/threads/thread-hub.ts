@@ -148,6 +148,7 @@ export class ThreadHub {
         link.slot = message.slot;
         // The worker is up: its channel now keeps the process alive as the worker does.
         link.port.ref();
+        this.#post(link, { type: 'welcome' });
         return;
       case 'call':
         this.#answer(link, message.id, message.method, message.args);
