@@ -340,7 +340,12 @@ describe('worker threads: bad input', () => {
       code: 'TOLLGATE_ERR_VALIDATION',
       field: 'clock',
     });
-    unused.port.close();
+    await expect(attachTollgate(unused, { runtimeId: 'bad id!' })).rejects.toMatchObject({
+      code: 'TOLLGATE_ERR_INVALID_IDENTIFIER',
+      field: 'runtimeId',
+    });
+    // Neither refusal used the share up: it still attaches.
+    runtimes.push(await attachTollgate(unused));
   });
 
   it('keeps usage keys apart when two workers are given one runtimeId', async () => {

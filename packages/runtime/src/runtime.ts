@@ -112,7 +112,6 @@ interface MainParts {
   keeper: LeaseKeeper;
   stream: SnapshotStream;
   hub: ThreadHub | null;
-  figures: SharedFigures;
 }
 
 export class Runtime implements Tollgate {
@@ -185,7 +184,7 @@ export class Runtime implements Tollgate {
     });
     this.#usage = journal;
     this.#view = sync;
-    this.#main = { client, sync, keeper, stream, hub, figures };
+    this.#main = { client, sync, keeper, stream, hub };
   }
 
   /** Worker threads can share an evaluator over shared memory that this thread owns. */

@@ -1,7 +1,7 @@
 import { MessagePort } from 'node:worker_threads';
 import { randomUUID } from 'node:crypto';
 import { TollgateError, assertIdentifier, validationError } from '@tollgate/core';
-import type { Clock } from '@tollgate/core';
+import type { Clock, Decision } from '@tollgate/core';
 import { attachWasmEvaluator } from '@tollgate/evaluator';
 import type { SharedWasmEvaluator } from '@tollgate/evaluator';
 import { channelNames, publish } from '../diagnostics.js';
@@ -57,13 +57,14 @@ export async function attachTollgate(
   if (options.clock !== undefined && typeof options.clock !== 'function') {
     throw validationError('clock', 'expected a function returning epoch milliseconds');
   }
+  // Every option is checked before a slot is claimed, so bad input changes nothing.
+  const resolved = workerOptions(checked.settings, options);
+  assertIdentifier(resolved.runtimeId, 'runtimeId');
   portsUsed.add(checked.port);
   const evaluator = await attachWasmEvaluator(checked.evaluator);
   const figures = new SharedFigures(checked.figures);
   let runtime: Runtime | null = null;
   const link = new MainLink(checked.port, (ids) => runtime?.loseHolds(ids));
-  const resolved = workerOptions(checked.settings, options);
-  assertIdentifier(resolved.runtimeId, 'runtimeId');
   let seenGeneration = -1;
   const exclusive = <T>(work: () => T): T =>
     evaluator.exclusive(() => {
@@ -80,7 +81,7 @@ export async function attachTollgate(
     holds: holdsPostedTo(link),
     exclusive,
     consumeAsync: (customer, feature, quantity, consumeOptions) =>
-      link.call('consumeAsync', [customer, feature, quantity, consumeOptions]) as never,
+      link.call('consumeAsync', [customer, feature, quantity, consumeOptions]) as Promise<Decision>,
   });
   await runtime.start();
   link.post({ type: 'hello', slot: evaluator.slot });
